@@ -1,0 +1,1 @@
+//! Claims for WebAssembly components.

@@ -1,0 +1,2 @@
+//! The `wash` binary.
+fn main() {}
