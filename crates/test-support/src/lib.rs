@@ -1,1 +1,6 @@
-//! Test harness.
+//! Test harness shared by the workspace's integration tests: guest components
+//! built from source, and real `nats-server`/`redis-server` processes on free
+//! loopback ports that are ready-checked on start and killed on drop.
+
+pub mod guests;
+pub mod nats;

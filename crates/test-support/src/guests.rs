@@ -1,0 +1,1 @@
+//! Guest components compiled from `guests/` by the build script.
