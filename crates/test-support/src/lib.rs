@@ -4,3 +4,5 @@
 
 pub mod guests;
 pub mod nats;
+mod process;
+pub mod redis;
