@@ -1,0 +1,168 @@
+//! `cargo xtask ci`: exactly what CI runs, step by step, with a summary table at the end.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::{
+    cmd::{self, cmd},
+    deps, prereqs, release, tidy,
+};
+
+/// What a step reports when it succeeds: nothing, or a note for the summary table.
+type StepResult = Result<Option<String>>;
+
+struct Step {
+    name: &'static str,
+    run: fn() -> StepResult,
+}
+
+/// The pipeline, in order. Cheap checks that need no compiler (tidy, deps) run after the
+/// compiling ones so a formatting slip is reported first, as a reviewer would.
+const STEPS: &[Step] = &[
+    Step {
+        name: "prereqs",
+        run: || prereqs::run().map(|()| None),
+    },
+    Step { name: "fmt", run: fmt },
+    Step {
+        name: "clippy",
+        run: clippy,
+    },
+    Step {
+        name: "test",
+        run: test,
+    },
+    Step {
+        name: "tidy",
+        run: || tidy::run().map(|()| None),
+    },
+    Step {
+        name: "deps",
+        run: || deps::run().map(|()| None),
+    },
+    Step {
+        name: "release",
+        run: release::run_ci,
+    },
+    // LATER STEPS GO HERE, once there is something for them to run:
+    // - `examples`: build every project under examples/ with `wash build` and run it;
+    // - `e2e`: the end-to-end suite (wash up, deploy a component, curl it) against real
+    //   nats-server/redis-server.
+    // Don't add placeholders that pass without doing anything: a green step must mean something.
+];
+
+enum Outcome {
+    Passed(Option<String>),
+    Failed(String),
+    NotRun,
+}
+
+pub(crate) fn run(only: &[String]) -> Result<()> {
+    for name in only {
+        if !STEPS.iter().any(|s| s.name == name) {
+            bail!(
+                "unknown ci step `{name}`: the steps are {}",
+                STEPS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let selected: Vec<&Step> = STEPS
+        .iter()
+        .filter(|s| only.is_empty() || only.iter().any(|n| n == s.name))
+        .collect();
+
+    let mut results: Vec<(&str, Outcome, Duration)> = Vec::new();
+    let mut failed = None;
+    for step in &selected {
+        if failed.is_some() {
+            results.push((step.name, Outcome::NotRun, Duration::ZERO));
+            continue;
+        }
+        eprintln!("\n==> ci: {}", step.name);
+        let start = Instant::now();
+        let outcome = match (step.run)() {
+            Ok(note) => Outcome::Passed(note),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                failed = Some(step.name);
+                Outcome::Failed(format!("{err:#}"))
+            }
+        };
+        results.push((step.name, outcome, start.elapsed()));
+    }
+
+    print_summary(&results);
+    match failed {
+        Some(name) => bail!("ci failed at step `{name}`; rerun it alone with `cargo xtask ci {name}`"),
+        None => Ok(()),
+    }
+}
+
+fn print_summary(results: &[(&str, Outcome, Duration)]) {
+    let width = results.iter().map(|(name, ..)| name.len()).max().unwrap_or(4).max(4);
+    let total: Duration = results.iter().map(|(_, _, d)| *d).sum();
+    println!("\nci summary");
+    println!("{:<width$}  {:<7}  {:>8}  note", "step", "result", "time");
+    for (name, outcome, elapsed) in results {
+        let (result, time, note) = match outcome {
+            Outcome::Passed(note) => ("ok", seconds(*elapsed), note.clone().unwrap_or_default()),
+            Outcome::Failed(err) => ("FAILED", seconds(*elapsed), first_line(err)),
+            Outcome::NotRun => ("-", "-".to_owned(), "not run: an earlier step failed".to_owned()),
+        };
+        println!("{name:<width$}  {result:<7}  {time:>8}  {note}");
+    }
+    println!("{:<width$}  {:<7}  {:>8}", "total", "", seconds(total));
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+fn first_line(text: &str) -> String {
+    const MAX: usize = 100;
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > MAX {
+        format!("{}…", line.chars().take(MAX).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+fn fmt() -> StepResult {
+    cmd::run(&mut cmd("cargo", ["fmt", "--all", "--", "--check"]))?;
+    Ok(None)
+}
+
+fn clippy() -> StepResult {
+    // Warnings are denied here, on the command line, not with `#![deny(warnings)]` in code:
+    // a new compiler lint must not break a user's build of a published crate.
+    cmd::run(&mut cmd(
+        "cargo",
+        [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))?;
+    Ok(None)
+}
+
+fn test() -> StepResult {
+    if cmd::on_path("cargo-nextest").is_some() {
+        // nextest does not run doctests, so they get their own `cargo test --doc`.
+        cmd::run(&mut cmd(
+            "cargo",
+            ["nextest", "run", "--workspace", "--locked", "--no-tests", "warn"],
+        ))?;
+        cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked", "--doc"]))?;
+        Ok(Some("cargo-nextest + doctests".to_owned()))
+    } else {
+        cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked"]))?;
+        Ok(Some("cargo test (install cargo-nextest for faster runs)".to_owned()))
+    }
+}
