@@ -1,2 +1,7 @@
-//! The `wash` binary.
-fn main() {}
+//! The `wash` binary: parses the command line and runs it (see `cli`).
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

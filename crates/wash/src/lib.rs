@@ -1,0 +1,8 @@
+//! The library behind the `wash` CLI.
+//!
+//! Everything here returns typed errors and prints nothing; the binary's
+//! `cli` modules turn results into text or JSON. Keeping the logic here lets
+//! tests and, later, `wash dev` call it without spawning a process.
+
+pub mod inspect;
+pub mod keys;

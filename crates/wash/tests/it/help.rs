@@ -1,0 +1,40 @@
+//! `wash --help` and `wash completions`: the command tree users see.
+
+use expect_test::expect;
+
+use crate::wash;
+
+#[test]
+fn top_level_help_lists_only_working_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wash(dir.path(), &["-h"]);
+    assert!(run.success);
+    expect![[r#"
+        wash: build, sign, inspect and run WebAssembly components on a wasmCloud lattice
+
+        Usage: wash [OPTIONS] <COMMAND>
+
+        Commands:
+          claims       Sign components and inspect their claims
+          completions  Print a shell completion script
+          inspect      Describe a component or module: its claims and, with --wit, its WIT world
+          keys         Generate, show and list nkeys key pairs
+          help         Print this message or the help of the given subcommand(s)
+
+        Options:
+          -o, --output <OUTPUT>  Output format for everything the command prints [default: text] [possible
+                                 values: text, json]
+          -h, --help             Print help (see more with '--help')
+          -V, --version          Print version
+    "#]]
+    .assert_eq(&run.stdout);
+}
+
+#[test]
+fn completions_are_generated_for_bash() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wash(dir.path(), &["completions", "bash"]);
+    assert!(run.success, "{}", run.stderr);
+    assert!(run.stdout.contains("complete -F _wash"), "{}", run.stdout);
+    assert!(run.stdout.contains("inspect"));
+}
