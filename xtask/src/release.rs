@@ -31,7 +31,7 @@ pub(crate) fn run(level: &str, execute: bool) -> Result<()> {
              checkout: commit or stash them, then run `cargo xtask release {level}` again"
         );
     }
-    cargo_release(&plan, execute)
+    cargo_release(&plan, if execute { Mode::Execute } else { Mode::DryRun })
 }
 
 /// The `ci` step: always plan; run cargo-release's own dry run only on a clean tree, because CI
@@ -47,11 +47,24 @@ pub(crate) fn run_ci() -> Result<Option<String>> {
         eprintln!("release: {note}");
         return Ok(Some(note));
     }
-    cargo_release(&plan, false)?;
-    Ok(Some("planned + cargo-release dry run".to_owned()))
+    cargo_release(&plan, Mode::CiDryRun)?;
+    Ok(Some(
+        "planned + cargo-release dry run (publish not simulated)".to_owned(),
+    ))
 }
 
-fn cargo_release(plan: &Plan, execute: bool) -> Result<()> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// cargo-release's full dry run, including its crates.io checks.
+    DryRun,
+    /// The dry run without the publish step: whether a version is already on crates.io is a fact
+    /// about the registry, not about the commit under test, so it must not turn CI red. It is
+    /// still checked by the manual dry run and, of course, by `--execute`.
+    CiDryRun,
+    Execute,
+}
+
+fn cargo_release(plan: &Plan, mode: Mode) -> Result<()> {
     prereqs::ensure_cargo_release()?;
     let mut command = cmd("cargo", ["release", &plan.new_version.to_string()]);
     // Only the publishable crates take part; release.toml cannot express per-crate `release =
@@ -59,11 +72,16 @@ fn cargo_release(plan: &Plan, execute: bool) -> Result<()> {
     for krate in &plan.crates {
         command.args(["--package", &krate.name]);
     }
-    if execute {
+    match mode {
         // CI has no terminal to confirm on; the operator confirmed by dispatching the workflow.
-        command.args(["--execute", "--no-confirm"]);
-    } else {
-        eprintln!("release: dry run; nothing is changed (pass --execute to release for real)");
+        Mode::Execute => {
+            command.args(["--execute", "--no-confirm"]);
+        }
+        Mode::DryRun => eprintln!("release: dry run; nothing is changed (pass --execute to release for real)"),
+        Mode::CiDryRun => {
+            command.arg("--no-publish");
+            eprintln!("release: dry run without the publish step; nothing is changed");
+        }
     }
     cmd::run(&mut command)
 }
@@ -297,9 +315,15 @@ fn plan_from(root: &Path, packages: &[Package], level: &str, date: &str) -> Resu
     })
 }
 
+/// Whether a changelog has the `## [Unreleased]` heading on a line of its own (the only form the
+/// anchored replacement in release.toml moves).
+pub(crate) fn has_unreleased_heading(changelog: &str) -> bool {
+    changelog.lines().any(|l| l.trim_end() == UNRELEASED)
+}
+
 /// How many `- ` entries the `## [Unreleased]` section holds, or `None` without that section.
 fn unreleased_entries(changelog: &str) -> Option<usize> {
-    let mut lines = changelog.lines().skip_while(|l| l.trim() != UNRELEASED);
+    let mut lines = changelog.lines().skip_while(|l| l.trim_end() != UNRELEASED);
     lines.next()?;
     Some(
         lines

@@ -32,7 +32,9 @@ pub(crate) fn run() -> Result<()> {
 /// Every rule, over the repository at `root`.
 pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    for manifest in member_manifests(root)? {
+    let (manifests, orphans) = member_manifests(root)?;
+    problems.extend(orphans);
+    for manifest in manifests {
         check_manifest(root, &manifest, &mut problems);
     }
     check_rust_headers(root, root, &mut problems)?;
@@ -41,8 +43,9 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
 }
 
 /// The `Cargo.toml` of every workspace member, from the root `[workspace] members` globs
-/// (a literal path or `dir/*`, the only forms this repository uses).
-fn member_manifests(root: &Path) -> Result<Vec<PathBuf>> {
+/// (a literal path or `dir/*`, the only forms this repository uses), and the problems of folders
+/// that a glob matches but that hold no manifest.
+fn member_manifests(root: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let text = fs::read_to_string(root.join("Cargo.toml")).context("reading the root Cargo.toml")?;
     let doc: toml::Table = text.parse().context("parsing the root Cargo.toml")?;
     let members = doc
@@ -51,15 +54,26 @@ fn member_manifests(root: &Path) -> Result<Vec<PathBuf>> {
         .and_then(|m| m.as_array())
         .context("the root Cargo.toml has no [workspace] members list")?;
     let mut manifests = Vec::new();
+    let mut orphans = Vec::new();
     for pattern in members.iter().filter_map(|m| m.as_str()) {
         if let Some(dir) = pattern.strip_suffix("/*") {
             let Ok(entries) = fs::read_dir(root.join(dir)) else {
                 continue;
             };
             for entry in entries {
-                let manifest = entry?.path().join("Cargo.toml");
+                let entry = entry?;
+                let manifest = entry.path().join("Cargo.toml");
                 if manifest.is_file() {
                     manifests.push(manifest);
+                } else if entry.file_type()?.is_dir() {
+                    // Cargo treats every folder matched by the glob as a member and fails on one
+                    // without a manifest (e.g. a changelog committed before its crate).
+                    orphans.push(format!(
+                        "{}: matched by the workspace members glob `{pattern}` but has no \
+                         Cargo.toml; cargo cannot load the workspace: commit the crate's \
+                         Cargo.toml too, or move the folder",
+                        relative(root, &entry.path())
+                    ));
                 }
             }
         } else if pattern.contains('*') {
@@ -69,7 +83,8 @@ fn member_manifests(root: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     manifests.sort();
-    Ok(manifests)
+    orphans.sort();
+    Ok((manifests, orphans))
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -150,7 +165,7 @@ fn check_manifest(root: &Path, manifest: &Path, problems: &mut Vec<String>) {
     let publishable = package.and_then(|p| p.get("publish")).and_then(|p| p.as_bool()) != Some(false);
     if publishable {
         let changelog = dir.join("CHANGELOG.md");
-        let ok = fs::read_to_string(&changelog).is_ok_and(|t| t.contains(crate::release::UNRELEASED));
+        let ok = fs::read_to_string(&changelog).is_ok_and(|t| crate::release::has_unreleased_heading(&t));
         if !ok {
             problems.push(format!(
                 "{}: missing or without a `{}` section; a publishable crate keeps one (copy \
@@ -223,8 +238,8 @@ mod tests {
     }
 
     fn manifest_problems(root: &Path) -> Vec<String> {
-        let mut problems = Vec::new();
-        for manifest in member_manifests(root).unwrap() {
+        let (manifests, mut problems) = member_manifests(root).unwrap();
+        for manifest in manifests {
             check_manifest(root, &manifest, &mut problems);
         }
         problems
@@ -288,6 +303,27 @@ mod tests {
         let problems = manifest_problems(repo.path());
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert!(problems[0].starts_with("crates/good/CHANGELOG.md: missing"));
+    }
+
+    #[test]
+    fn folders_under_a_members_glob_need_a_manifest() {
+        let repo = repo();
+        write(repo.path(), "crates/half/CHANGELOG.md", "## [Unreleased]\n");
+        let problems = manifest_problems(repo.path());
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].starts_with("crates/half: matched by the workspace members glob `crates/*`"));
+    }
+
+    #[test]
+    fn the_unreleased_heading_must_be_a_line_of_its_own() {
+        let repo = repo();
+        write(
+            repo.path(),
+            "crates/good/CHANGELOG.md",
+            "# Changelog\n\nEntries go under `## [Unreleased]`.\n",
+        );
+        let problems = manifest_problems(repo.path());
+        assert_eq!(problems.len(), 1, "{problems:#?}");
     }
 
     #[test]
