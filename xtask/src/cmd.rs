@@ -9,11 +9,15 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 /// The workspace root: xtask always lives in `<root>/xtask`.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the program it runs, which is right even when a
+/// shared `CARGO_TARGET_DIR` holds a binary built from another checkout; the compile-time value
+/// is the fallback when the binary is run directly.
 pub(crate) fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
 }
 
 /// Builds a command for `program` with `args`.

@@ -73,10 +73,11 @@ fn services() -> Result<()> {
     let can_install = cmd::is_ci() && is_root() && cmd::on_path("apt-get").is_some();
     if !can_install {
         bail!(
-            "{} not found on PATH (the integration tests start them): install with \
+            "{} not found on PATH, and the integration tests start {}: install with \
              `{APT_INSTALL}` on Debian/Ubuntu (prefix `sudo` when not root), or `brew install \
              nats-server redis` on macOS",
-            missing.join(" and ")
+            missing.join(" and "),
+            SERVICES.join(" and ")
         );
     }
     eprintln!(

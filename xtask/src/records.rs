@@ -110,7 +110,7 @@ pub(crate) fn new(kind: &Kind, title: &str) -> Result<()> {
     println!("created {}", path.display());
     println!(
         "next: fill it in, open a pull request, and keep `Status: proposed` until {}",
-        if std::ptr::eq(kind, RFC) {
+        if kind.dir == RFC.dir {
             "two maintainers approve (record them under `Approvers:`)"
         } else {
             "the decision is agreed (usually through an accepted RFC)"
