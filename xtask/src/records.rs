@@ -665,12 +665,6 @@ mod tests {
     }
 
     #[test]
-    fn the_real_repository_passes() {
-        let problems = check(&crate::cmd::project_root());
-        assert!(problems.is_empty(), "{problems:#?}");
-    }
-
-    #[test]
     fn a_record_missing_from_the_index_is_reported_with_its_row() {
         let repo = good_repo();
         write(

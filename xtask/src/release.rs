@@ -73,9 +73,13 @@ fn cargo_release(plan: &Plan, mode: Mode) -> Result<()> {
         command.args(["--package", &krate.name]);
     }
     match mode {
-        // CI has no terminal to confirm on; the operator confirmed by dispatching the workflow.
         Mode::Execute => {
-            command.args(["--execute", "--no-confirm"]);
+            command.arg("--execute");
+            // CI has no terminal to confirm on, and the operator confirmed by dispatching the
+            // workflow; at a terminal, cargo-release asks before it publishes anything.
+            if cmd::is_ci() {
+                command.arg("--no-confirm");
+            }
         }
         Mode::DryRun => eprintln!("release: dry run; nothing is changed (pass --execute to release for real)"),
         Mode::CiDryRun => {
