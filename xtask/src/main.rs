@@ -11,6 +11,7 @@ mod prereqs;
 mod records;
 mod release;
 mod tidy;
+mod tour;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ COMMANDS:
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
     adr new <TITLE>               create the next architecture decision record from adr/template.md
     rfc new <TITLE>               create the next RFC from rfcs/template.md
+    tour                          run the README's five-minute tour against freshly built binaries
     help                          print this help
 
 ENVIRONMENT:
@@ -81,6 +83,10 @@ fn run() -> Result<()> {
         "tidy" => {
             args.finish()?;
             tidy::run()
+        }
+        "tour" => {
+            args.finish()?;
+            tour::run()
         }
         "deps" => {
             args.finish()?;
