@@ -11,6 +11,23 @@
 //!
 //! Every failure is an [`Error`] whose [`ErrorKind`] says what went wrong; malformed input
 //! never panics.
+//!
+//! ```
+//! use nkeys::KeyPair;
+//! use wascap::wasm::{SignOptions, extract_claims, sign_component};
+//!
+//! // The smallest core module: just the header.
+//! let module = b"\0asm\x01\0\0\0";
+//! let account = KeyPair::new_account();
+//! let subject = KeyPair::new_module();
+//! let opts = SignOptions { name: Some("hello".into()), ..SignOptions::default() };
+//! let signed = sign_component(module, &account, &subject, &opts)?;
+//!
+//! let token = extract_claims(&signed)?.expect("signed");
+//! assert_eq!(token.claims.subject, subject.public_key());
+//! assert_eq!(token.claims.metadata.unwrap().name.as_deref(), Some("hello"));
+//! # Ok::<(), wascap::Error>(())
+//! ```
 
 mod error;
 pub mod jwt;
