@@ -57,9 +57,9 @@ pub(crate) fn run_ci() -> Result<Option<String>> {
 enum Mode {
     /// cargo-release's full dry run, including its crates.io checks.
     DryRun,
-    /// The dry run without the publish step: whether a version is already on crates.io is a fact
-    /// about the registry, not about the commit under test, so it must not turn CI red. It is
-    /// still checked by the manual dry run and, of course, by `--execute`.
+    /// The dry run without the publish step and on any branch: whether a version is already on
+    /// crates.io is a fact about the registry, not about the commit under test, so it must not
+    /// turn CI red. It is still checked by the manual dry run and, of course, by `--execute`.
     CiDryRun,
     Execute,
 }
@@ -83,7 +83,10 @@ fn cargo_release(plan: &Plan, mode: Mode) -> Result<()> {
         }
         Mode::DryRun => eprintln!("release: dry run; nothing is changed (pass --execute to release for real)"),
         Mode::CiDryRun => {
-            command.arg("--no-publish");
+            // Which branch CI checked out (often a detached HEAD) says nothing about the commit
+            // under test either; release.toml's `allow-branch = ["main"]` still guards real
+            // releases and the manual dry run.
+            command.args(["--no-publish", "--allow-branch", "*"]);
             eprintln!("release: dry run without the publish step; nothing is changed");
         }
     }
