@@ -1,0 +1,179 @@
+//! A loaded [`Component`]: compiled, verified and pre-instantiated once;
+//! every invocation then gets a fresh store and instance from it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::cache::CacheOutcome;
+use crate::claims::ComponentClaims;
+use crate::error::{Error, ErrorKind};
+use crate::host::config::{self, ConfigValues};
+use crate::id::ComponentId;
+use crate::router::MissingLink;
+use crate::runtime::Runtime;
+use crate::store::{self, Ctx, StoreSpec};
+
+/// A component ready to run. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Component {
+    inner: Arc<Inner>,
+}
+
+/// What [`Runtime::load`] hands over.
+pub(crate) struct Loaded {
+    pub(crate) id: ComponentId,
+    pub(crate) runtime: Runtime,
+    pub(crate) claims: Option<ComponentClaims>,
+    pub(crate) cache_outcome: CacheOutcome,
+    pub(crate) wasm_hash: String,
+    pub(crate) instance_pre: InstancePre<Ctx>,
+    pub(crate) routed_imports: Vec<String>,
+}
+
+struct Inner {
+    loaded: Loaded,
+    /// `Some` when the component exports `wasi:http/incoming-handler`.
+    proxy_pre: Option<ProxyPre<Ctx>>,
+    config: RwLock<ConfigValues>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Component")
+            .field("id", &self.loaded.id)
+            .field("wasm_hash", &self.loaded.wasm_hash)
+            .field("cache_outcome", &self.loaded.cache_outcome)
+            .field("signed", &self.loaded.claims.is_some())
+            .field("http", &self.proxy_pre.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Component {
+    pub(crate) fn new(loaded: Loaded) -> Self {
+        // A component without the HTTP export is still valid (it may serve
+        // messages or other exports); serving HTTP to it is then an error.
+        let proxy_pre = ProxyPre::new(loaded.instance_pre.clone()).ok();
+        Self {
+            inner: Arc::new(Inner {
+                loaded,
+                proxy_pre,
+                config: RwLock::new(ConfigValues::default()),
+            }),
+        }
+    }
+
+    /// The component's id.
+    #[must_use]
+    pub fn id(&self) -> &ComponentId {
+        &self.inner.loaded.id
+    }
+
+    /// The verified claims, `None` for an unsigned component.
+    #[must_use]
+    pub fn claims(&self) -> Option<&ComponentClaims> {
+        self.inner.loaded.claims.as_ref()
+    }
+
+    /// Whether compiling it used the cache.
+    #[must_use]
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.inner.loaded.cache_outcome
+    }
+
+    /// SHA-256 of the component bytes, lowercase hex (the compile cache key).
+    #[must_use]
+    pub fn wasm_hash(&self) -> &str {
+        &self.inner.loaded.wasm_hash
+    }
+
+    /// Imported interfaces that no host interface serves: each call to them
+    /// is routed through the runtime's [`crate::ImportRouter`].
+    #[must_use]
+    pub fn routed_imports(&self) -> &[String] {
+        &self.inner.loaded.routed_imports
+    }
+
+    /// Whether the component exports `wasi:http/incoming-handler`.
+    #[must_use]
+    pub fn exports_http(&self) -> bool {
+        self.inner.proxy_pre.is_some()
+    }
+
+    /// Replaces the component's `wasi:config/store` values with the named
+    /// config maps merged in order (a key in a later map wins). Invocations
+    /// already running keep the values they started with.
+    pub fn set_config<I, M, K, V>(&self, maps: I)
+    where
+        I: IntoIterator<Item = M>,
+        M: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let merged = Arc::new(config::merge(maps));
+        *self
+            .inner
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = merged;
+    }
+
+    /// The merged `wasi:config/store` values in force.
+    #[must_use]
+    pub fn config(&self) -> Arc<BTreeMap<String, String>> {
+        Arc::clone(
+            &self
+                .inner
+                .config
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    pub(crate) fn proxy_pre(&self) -> Option<&ProxyPre<Ctx>> {
+        self.inner.proxy_pre.as_ref()
+    }
+
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.inner.loaded.runtime
+    }
+
+    /// A fresh store for one invocation, with the deadline starting now.
+    pub(crate) fn new_store(&self) -> Store<Ctx> {
+        let runtime = self.runtime();
+        let limits = runtime.limits();
+        store::new_store(
+            runtime.engine(),
+            StoreSpec {
+                component_id: self.id().clone(),
+                config: self.config(),
+                max_memory: limits.max_linear_memory,
+                deadline: Instant::now() + limits.max_execution_time,
+            },
+        )
+    }
+}
+
+/// Turns the error of a guest call into the runtime's error, using what the
+/// store saw: the limiter and the deadline callback record why they stopped
+/// the guest, which the trap itself does not say.
+pub(crate) fn classify(err: wasmtime::Error, ctx: &Ctx, otherwise: ErrorKind) -> Error {
+    let kind = if ctx.limiter.exceeded {
+        ErrorKind::MemoryLimitExceeded
+    } else if ctx.deadline_exceeded {
+        ErrorKind::DeadlineExceeded
+    } else if let Some(missing) = err.downcast_ref::<MissingLink>() {
+        ErrorKind::MissingLink {
+            interface: missing.interface.clone(),
+            function: missing.function.clone(),
+        }
+    } else {
+        otherwise
+    };
+    Error::wasmtime(kind, err)
+}

@@ -1,0 +1,233 @@
+//! The wasmtime `Engine`: component model, async calls, epoch interruption,
+//! and the pooling instance allocator with a fallback to on-demand
+//! allocation where the pool's virtual-memory reservation fails (small
+//! hosts, `ulimit -v`, strict overcommit).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::Limits;
+
+/// How the engine allocates instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Allocator {
+    /// wasmtime's pooling allocator: slots reserved up front, fast
+    /// instantiation, copy-on-write memory images.
+    Pooling,
+    /// Memories and tables allocated per instance with `mmap`.
+    OnDemand {
+        /// Why pooling is not used: `None` when it was not asked for, else
+        /// the error that creating the pool returned.
+        fallback_reason: Option<String>,
+    },
+}
+
+/// Sizes of the pooling allocator, derived from [`Limits`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PoolSize {
+    pub(crate) total_component_instances: u32,
+    pub(crate) total_core_instances: u32,
+    pub(crate) total_memories: u32,
+    pub(crate) total_tables: u32,
+    pub(crate) total_stacks: u32,
+    pub(crate) max_core_instances_per_component: u32,
+    pub(crate) max_memory_size: usize,
+}
+
+impl PoolSize {
+    pub(crate) fn from_limits(limits: &Limits) -> Self {
+        let components = limits.max_components;
+        Self {
+            total_component_instances: components,
+            // Rust components built for wasm32-wasip2 have one or two core
+            // instances with a memory; reserving the per-component maximum
+            // for every slot would multiply the reservation by 30 for
+            // nothing. Instances past the pool fail to instantiate, loudly.
+            total_core_instances: components.saturating_mul(2),
+            total_memories: components,
+            total_tables: components,
+            // One fiber stack per concurrently running instance.
+            total_stacks: components,
+            max_core_instances_per_component: limits.max_core_instances_per_component,
+            max_memory_size: usize::try_from(limits.max_linear_memory).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn to_config(&self) -> PoolingAllocationConfig {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(self.total_component_instances)
+            .total_core_instances(self.total_core_instances)
+            .total_memories(self.total_memories)
+            .total_tables(self.total_tables)
+            .total_stacks(self.total_stacks)
+            .max_core_instances_per_component(self.max_core_instances_per_component)
+            .max_memories_per_component(self.max_core_instances_per_component)
+            .max_tables_per_component(self.max_core_instances_per_component)
+            .max_memory_size(self.max_memory_size);
+        pool
+    }
+}
+
+/// Settings shared by both allocation strategies.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Per-invocation deadlines: the ticker thread bumps the epoch, and each
+    // store's deadline callback decides to yield or stop the guest.
+    config.epoch_interruption(true);
+    config
+}
+
+/// Creates the engine, trying the pooling allocator first when `pooling` is
+/// set and falling back to on-demand allocation if the pool cannot be
+/// reserved.
+pub(crate) fn create(limits: &Limits, pooling: bool) -> Result<(Engine, Allocator)> {
+    create_with_pool(&PoolSize::from_limits(limits), pooling)
+}
+
+pub(crate) fn create_with_pool(size: &PoolSize, pooling: bool) -> Result<(Engine, Allocator)> {
+    let fallback_reason = if pooling {
+        let mut config = base_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(size.to_config()));
+        match Engine::new(&config) {
+            Ok(engine) => {
+                tracing::debug!(?size, "using the pooling instance allocator");
+                return Ok((engine, Allocator::Pooling));
+            }
+            Err(err) => {
+                let reason = format!("{err:#}");
+                tracing::warn!(
+                    %reason,
+                    ?size,
+                    "cannot reserve the pooling instance allocator, falling back to on-demand allocation; lower the max components or linear memory to use pooling"
+                );
+                Some(reason)
+            }
+        }
+    } else {
+        None
+    };
+    let mut config = base_config();
+    config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    let engine = Engine::new(&config).map_err(|e| Error::wasmtime(ErrorKind::Engine, e))?;
+    Ok((engine, Allocator::OnDemand { fallback_reason }))
+}
+
+/// Advances the engine's epoch every `tick` on a dedicated thread until
+/// dropped. A thread rather than a tokio task: ticks must keep coming when
+/// every runtime worker is busy running guests.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EpochTicker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochTicker").finish_non_exhaustive()
+    }
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine, tick: Duration) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        // A weak handle so the ticker never keeps the engine alive.
+        let engine = engine.weak();
+        let thread = std::thread::Builder::new().name("wasm-epoch-ticker".into()).spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(tick);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            }
+        })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            // The loop exits within one tick; a panic there is not ours to
+            // propagate from a destructor.
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_is_sized_from_limits() {
+        let limits = Limits {
+            max_components: 7,
+            max_core_instances_per_component: 3,
+            max_linear_memory: 1 << 20,
+            ..Limits::default()
+        };
+        let size = PoolSize::from_limits(&limits);
+        assert_eq!(size.total_component_instances, 7);
+        assert_eq!(size.total_memories, 7);
+        assert_eq!(size.total_core_instances, 14);
+        assert_eq!(size.max_core_instances_per_component, 3);
+        assert_eq!(size.max_memory_size, 1 << 20);
+    }
+
+    #[test]
+    fn small_pool_is_used() {
+        let limits = Limits {
+            max_components: 4,
+            max_linear_memory: 16 << 20,
+            ..Limits::default()
+        };
+        let (_engine, allocator) = create(&limits, true).unwrap();
+        assert_eq!(allocator, Allocator::Pooling);
+    }
+
+    #[test]
+    fn impossible_pool_falls_back_to_on_demand() {
+        // A million memories of 4 GiB of address space each is far more than
+        // the 128 TiB a 64-bit process can map, while the pool's bookkeeping
+        // for a million slots is still only megabytes.
+        let limits = Limits {
+            max_components: 1_000_000,
+            ..Limits::default()
+        };
+        let (_engine, allocator) = create(&limits, true).unwrap();
+        match allocator {
+            Allocator::OnDemand {
+                fallback_reason: Some(reason),
+            } => assert!(!reason.is_empty()),
+            other => panic!("expected a fallback, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn on_demand_when_pooling_is_off() {
+        let (_engine, allocator) = create(&Limits::default(), false).unwrap();
+        assert_eq!(allocator, Allocator::OnDemand { fallback_reason: None });
+    }
+
+    #[test]
+    fn ticker_advances_and_stops() {
+        let (engine, _) = create(&Limits::default(), false).unwrap();
+        let ticker = EpochTicker::start(&engine, Duration::from_millis(1)).unwrap();
+        drop(ticker);
+    }
+}

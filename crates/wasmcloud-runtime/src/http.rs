@@ -1,0 +1,130 @@
+//! Serving `wasi:http/incoming-handler`: the call the host's HTTP ingress
+//! makes for each request. Each request gets a fresh store and instance from
+//! the component's cached `ProxyPre`, runs under the memory cap and the
+//! execution deadline, and fails alone when the guest misbehaves.
+
+use bytes::Bytes;
+use hyper::body::Body;
+use wasmtime_wasi_http::p2::WasiHttpView as _;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+use crate::component::{Component, classify};
+use crate::error::{Error, ErrorKind, Result};
+
+pub use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode as HttpErrorCode;
+pub use wasmtime_wasi_http::p2::body::HyperOutgoingBody as ResponseBody;
+
+impl Component {
+    /// Runs `request` through the component's `wasi:http/incoming-handler`
+    /// and returns its response once the guest has set it; the body then
+    /// streams while the guest writes it, still under the deadline.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::MissingExport`] when the component does not export the
+    ///   handler,
+    /// - [`ErrorKind::InvalidRequest`] when the request has no authority,
+    /// - [`ErrorKind::Instantiation`] when instantiating fails,
+    /// - [`ErrorKind::Trap`], [`ErrorKind::DeadlineExceeded`],
+    ///   [`ErrorKind::MemoryLimitExceeded`] or [`ErrorKind::MissingLink`]
+    ///   when the guest fails before setting a response,
+    /// - [`ErrorKind::ErrorResponse`] when the guest answers with an error
+    ///   code, and [`ErrorKind::NoResponse`] when it returns without
+    ///   answering.
+    ///
+    /// The host maps all of these to a 500 for this request only.
+    pub async fn handle_http<B>(&self, request: hyper::Request<B>) -> Result<hyper::Response<ResponseBody>>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<HttpErrorCode>,
+    {
+        let proxy_pre = self.proxy_pre().cloned().ok_or_else(|| {
+            Error::new(ErrorKind::MissingExport {
+                interface: "wasi:http/incoming-handler".into(),
+            })
+        })?;
+        let scheme = match request.uri().scheme_str() {
+            Some("https") => Scheme::Https,
+            Some("http") | None => Scheme::Http,
+            Some(other) => Scheme::Other(other.to_string()),
+        };
+        let budget = self.runtime().limits().max_execution_time;
+        let mut store = self.new_store();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(scheme, request)
+            .map_err(|e| Error::wasmtime(ErrorKind::InvalidRequest, e))?;
+        let outparam = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|e| Error::wasmtime(ErrorKind::InvalidRequest, e))?;
+
+        // The guest runs in its own task so it can keep writing the body
+        // after the response head has been handed back.
+        let component_id = self.id().clone();
+        let task = tokio::spawn(async move {
+            // The epoch callback stops guests running wasm; this timeout also
+            // stops one parked in a host call that never completes.
+            let run = tokio::time::timeout(budget, async {
+                let proxy = match proxy_pre.instantiate_async(&mut store).await {
+                    Ok(proxy) => proxy,
+                    Err(e) => return Err((e, ErrorKind::Instantiation)),
+                };
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+                    .map_err(|e| (e, ErrorKind::Trap))
+            })
+            .await;
+            match run {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err((err, otherwise))) => Err(classify(err, store.data(), otherwise)),
+                Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
+            }
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // The head is out; a failure while streaming the body can
+                // only be logged (the client sees the body end early).
+                tokio::spawn(async move {
+                    if let Ok(Err(err)) = task.await {
+                        tracing::warn!(
+                            component_id = %component_id,
+                            error = %err,
+                            "component failed after sending the response head"
+                        );
+                    }
+                });
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(Error::with_source(ErrorKind::ErrorResponse, code)),
+            // The guest dropped the outparam without setting it: its task
+            // says why.
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(Error::new(ErrorKind::NoResponse)),
+                Ok(Err(err)) => Err(err),
+                Err(join) => Err(Error::with_source(ErrorKind::Trap, join)),
+            },
+        }
+    }
+
+    /// [`Component::handle_http`] for a request straight from a hyper
+    /// server connection.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Component::handle_http`].
+    pub async fn handle_hyper(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<ResponseBody>> {
+        use http_body_util::BodyExt as _;
+        let request = request.map(|body| body.map_err(wasmtime_wasi_http::p2::hyper_request_error));
+        self.handle_http(request).await
+    }
+}

@@ -1,0 +1,42 @@
+//! Runs WebAssembly components on wasmtime for the wasmCloud-compatible host:
+//! one engine with the pooling allocator (or on-demand allocation where the
+//! pool cannot be reserved), per-invocation memory caps and deadlines, a
+//! compiled-component cache, claims verification, and the host interfaces
+//! components import (WASI 0.2, `wasi:http`, `wasi:config`, `wasi:logging`).
+//!
+//! **Architecture invariant:** this crate knows nothing of NATS or links.
+//! Imports it cannot serve are asked of an [`ImportRouter`] that the host
+//! implements.
+//!
+//! ```no_run
+//! # async fn run(wasm: &[u8], request: hyper::Request<hyper::body::Incoming>) -> wasmcloud_runtime::Result<()> {
+//! let runtime = wasmcloud_runtime::Runtime::builder().build()?;
+//! let component = runtime.load("hello", wasm)?;
+//! let response = component.handle_hyper(request).await?;
+//! # let _ = response; Ok(()) }
+//! ```
+
+mod cache;
+mod claims;
+mod component;
+mod engine;
+mod error;
+pub mod host;
+mod http;
+mod id;
+mod limits;
+mod router;
+mod runtime;
+mod stdio;
+mod store;
+
+pub use cache::CacheOutcome;
+pub use claims::ComponentClaims;
+pub use component::Component;
+pub use engine::Allocator;
+pub use error::{Error, ErrorKind, Result};
+pub use http::{HttpErrorCode, ResponseBody};
+pub use id::ComponentId;
+pub use limits::Limits;
+pub use router::{ImportCall, ImportRouter, InvokeError, InvokeFuture, NoLinks, Route};
+pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};

@@ -1,0 +1,108 @@
+//! Resource limits for components (defaults match the wasmCloud v1 host
+//! flags) and the per-store `ResourceLimiter` that enforces the memory cap.
+
+use std::time::Duration;
+
+/// Limits the runtime applies to every component it runs.
+///
+/// The defaults are those of the wasmCloud v1 host (`--max-execution-time-ms`,
+/// `--max-linear-memory-bytes`, `--max-component-size-bytes`,
+/// `--max-components`, `--max-core-instances-per-component`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one invocation (one HTTP request, one call).
+    pub max_execution_time: Duration,
+    /// Cap on the linear memory of one component instance, summed over its
+    /// memories.
+    pub max_linear_memory: u64,
+    /// Largest component binary accepted by [`crate::Runtime::load`].
+    pub max_component_size: usize,
+    /// How many component instances may be live at once; sizes the pooling
+    /// allocator.
+    pub max_components: u32,
+    /// Core instances one component may create; sizes the pooling allocator.
+    pub max_core_instances_per_component: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_execution_time: Duration::from_secs(600),
+            max_linear_memory: 256 * 1024 * 1024,
+            max_component_size: 50 * 1024 * 1024,
+            max_components: 10_000,
+            max_core_instances_per_component: 30,
+        }
+    }
+}
+
+/// Enforces the linear-memory cap of one store and remembers whether the cap
+/// was hit, so a trap that follows (a guest allocator aborting on a failed
+/// `memory.grow`) is reported as [`crate::ErrorKind::MemoryLimitExceeded`]
+/// rather than as an anonymous trap.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    max_memory: u64,
+    /// Bytes granted so far, summed over every memory of the store; a
+    /// component may have several core instances each with its own memory.
+    used: u64,
+    pub(crate) exceeded: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max_memory: u64) -> Self {
+        Self {
+            max_memory,
+            used: 0,
+            exceeded: false,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current) as u64;
+        let total = self.used.saturating_add(growth);
+        if total > self.max_memory {
+            // Refuse rather than trap: the guest sees `memory.grow` fail and
+            // may recover; most allocators abort, which traps and is then
+            // classified through `exceeded`.
+            self.exceeded = true;
+            return Ok(false);
+        }
+        self.used = total;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter as _;
+
+    #[test]
+    fn defaults_match_wasmcloud_v1() {
+        let limits = Limits::default();
+        assert_eq!(limits.max_execution_time, Duration::from_millis(600_000));
+        assert_eq!(limits.max_linear_memory, 256 << 20);
+        assert_eq!(limits.max_component_size, 50 << 20);
+        assert_eq!(limits.max_components, 10_000);
+        assert_eq!(limits.max_core_instances_per_component, 30);
+    }
+
+    #[test]
+    fn memory_cap_counts_every_memory_of_the_store() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.memory_growing(0, 60, None).unwrap());
+        assert!(!limiter.exceeded);
+        // A second memory of the same store: 60 + 50 is past the cap.
+        assert!(!limiter.memory_growing(0, 50, None).unwrap());
+        assert!(limiter.exceeded);
+        // Smaller growth still fits.
+        assert!(limiter.memory_growing(0, 40, None).unwrap());
+    }
+}

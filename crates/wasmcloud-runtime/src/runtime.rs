@@ -1,0 +1,290 @@
+//! The [`Runtime`]: one wasmtime engine, the linker with every host
+//! interface the runtime serves, the limits, the compile cache and the
+//! import router; [`Runtime::load`] turns component bytes into a ready
+//! [`Component`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::cache::{self, CacheOutcome, CompileCache};
+use crate::component::{Component, Loaded};
+use crate::engine::{self, Allocator, EpochTicker};
+use crate::error::{Error, ErrorKind, Result};
+use crate::host;
+use crate::id::ComponentId;
+use crate::limits::Limits;
+use crate::router::{self, ImportRouter, NoLinks};
+use crate::store::Ctx;
+
+/// How often the epoch advances by default: the granularity of deadlines and
+/// of the yields that keep a busy guest from starving its worker thread.
+pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Configures and builds a [`Runtime`].
+#[derive(Debug)]
+#[must_use]
+pub struct RuntimeBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+    require_signed: bool,
+    router: Arc<dyn ImportRouter>,
+    epoch_tick: Duration,
+    pooling: bool,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache_dir: None,
+            require_signed: false,
+            router: Arc::new(NoLinks),
+            epoch_tick: DEFAULT_EPOCH_TICK,
+            pooling: true,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Sets the limits applied to every component (default: wasmCloud v1's).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Caches compiled components under `dir` (default: no cache).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Refuses components without claims (default: unsigned allowed).
+    pub fn require_signed(mut self, require: bool) -> Self {
+        self.require_signed = require;
+        self
+    }
+
+    /// Decides where imports the runtime does not serve go (default:
+    /// [`NoLinks`], every such import unlinked).
+    pub fn import_router(mut self, router: Arc<dyn ImportRouter>) -> Self {
+        self.router = router;
+        self
+    }
+
+    /// Sets how often the epoch advances (default [`DEFAULT_EPOCH_TICK`]).
+    pub fn epoch_tick(mut self, tick: Duration) -> Self {
+        self.epoch_tick = tick;
+        self
+    }
+
+    /// Whether to try the pooling allocator (default: yes, with a fallback
+    /// to on-demand allocation when the pool cannot be reserved).
+    pub fn pooling(mut self, pooling: bool) -> Self {
+        self.pooling = pooling;
+        self
+    }
+
+    /// Creates the engine, the epoch ticker, the linker and the cache.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Engine`] when wasmtime rejects the configuration or the
+    /// ticker thread cannot start; [`ErrorKind::Cache`] when the cache
+    /// directory cannot be created.
+    pub fn build(self) -> Result<Runtime> {
+        let (engine, allocator) = engine::create(&self.limits, self.pooling)?;
+        let ticker =
+            EpochTicker::start(&engine, self.epoch_tick).map_err(|e| Error::with_source(ErrorKind::Engine, e))?;
+        let linker = base_linker(&engine).map_err(|e| Error::wasmtime(ErrorKind::Engine, e))?;
+        let cache = match &self.cache_dir {
+            Some(dir) => Some(CompileCache::open(dir, &engine)?),
+            None => None,
+        };
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                allocator,
+                linker,
+                limits: self.limits,
+                cache,
+                require_signed: self.require_signed,
+                router: self.router,
+                _ticker: ticker,
+            }),
+        })
+    }
+}
+
+/// The linker shared by every component: WASI 0.2, `wasi:http` (types and
+/// outgoing handler), `wasi:config/store` and `wasi:logging/logging`.
+fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    host::config::add_to_linker(&mut linker)?;
+    host::logging::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+/// Runs components. Cheap to clone; every clone shares the engine.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    allocator: Allocator,
+    linker: Linker<Ctx>,
+    limits: Limits,
+    cache: Option<CompileCache>,
+    require_signed: bool,
+    router: Arc<dyn ImportRouter>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("allocator", &self.allocator)
+            .field("limits", &self.limits)
+            .field("cache", &self.cache)
+            .field("require_signed", &self.require_signed)
+            .field("router", &self.router)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which kind of binary the preamble announces.
+#[derive(Debug, PartialEq, Eq)]
+enum Preamble {
+    Component,
+    CoreModule,
+    Unknown,
+}
+
+/// Reads the 8-byte preamble: `\0asm`, a 16-bit version and a 16-bit layer
+/// that is 0 for core modules and 1 for components.
+fn preamble(wasm: &[u8]) -> Preamble {
+    match wasm {
+        [b'\0', b'a', b's', b'm', _, _, 0, 0, ..] => Preamble::CoreModule,
+        [b'\0', b'a', b's', b'm', _, _, 1, 0, ..] => Preamble::Component,
+        _ => Preamble::Unknown,
+    }
+}
+
+impl Runtime {
+    /// A builder with wasmCloud v1's default limits.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// The wasmtime engine, for embedders that compile or link more.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// How instances are allocated, and why pooling is off if it is.
+    #[must_use]
+    pub fn allocator(&self) -> &Allocator {
+        &self.inner.allocator
+    }
+
+    /// The limits applied to every component.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Verifies, compiles (or reads from the cache) and pre-instantiates a
+    /// component. Compiling is CPU-heavy: call this from a blocking context
+    /// (e.g. `tokio::task::spawn_blocking`) in an async program.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::ComponentTooLarge`] past the size cap,
+    /// - [`ErrorKind::CoreModule`] for a core module,
+    /// - [`ErrorKind::InvalidComponent`] for anything else that does not
+    ///   compile,
+    /// - a claims kind ([`ErrorKind::ClaimsInvalidSignature`],
+    ///   [`ErrorKind::ClaimsExpired`], [`ErrorKind::ClaimsNotYetValid`],
+    ///   [`ErrorKind::ClaimsHashMismatch`], [`ErrorKind::ClaimsInvalid`],
+    ///   [`ErrorKind::Unsigned`]) when the claims are refused,
+    /// - [`ErrorKind::Instantiation`] when its imports cannot be linked.
+    pub fn load(&self, id: impl Into<ComponentId>, wasm: &[u8]) -> Result<Component> {
+        let id = id.into();
+        let max = self.inner.limits.max_component_size;
+        if wasm.len() > max {
+            return Err(Error::new(ErrorKind::ComponentTooLarge { size: wasm.len(), max }));
+        }
+        match preamble(wasm) {
+            Preamble::Component => {}
+            Preamble::CoreModule => return Err(Error::new(ErrorKind::CoreModule)),
+            Preamble::Unknown => return Err(Error::new(ErrorKind::InvalidComponent)),
+        }
+        let claims = crate::claims::verify(wasm, self.inner.require_signed)?;
+        let wasm_hash = cache::wasm_hash(wasm);
+        let engine = &self.inner.engine;
+        let (compiled, cache_outcome) = match &self.inner.cache {
+            Some(cache) => cache.get_or_compile(engine, wasm, &wasm_hash)?,
+            None => (cache::compile(engine, wasm)?, CacheOutcome::Disabled),
+        };
+        let mut linker = self.inner.linker.clone();
+        let routed_imports = router::define_routed_imports(&mut linker, engine, &compiled, &self.inner.router)
+            .map_err(|e| Error::wasmtime(ErrorKind::Instantiation, e))?;
+        let instance_pre = linker
+            .instantiate_pre(&compiled)
+            .map_err(|e| Error::wasmtime(ErrorKind::Instantiation, e))?;
+        tracing::debug!(
+            component_id = %id,
+            ?cache_outcome,
+            signed = claims.is_some(),
+            ?routed_imports,
+            "component loaded"
+        );
+        Ok(Component::new(Loaded {
+            id,
+            runtime: self.clone(),
+            claims,
+            cache_outcome,
+            wasm_hash,
+            instance_pre,
+            routed_imports,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preamble_tells_modules_from_components() {
+        assert_eq!(preamble(b"\0asm\x01\0\0\0"), Preamble::CoreModule);
+        assert_eq!(preamble(b"\0asm\x0d\0\x01\0"), Preamble::Component);
+        assert_eq!(preamble(b"(module)"), Preamble::Unknown);
+        assert_eq!(preamble(b"\0as"), Preamble::Unknown);
+    }
+
+    #[test]
+    fn oversized_and_core_modules_are_refused_before_compiling() {
+        let runtime = Runtime::builder()
+            .pooling(false)
+            .limits(Limits {
+                max_component_size: 8,
+                ..Limits::default()
+            })
+            .build()
+            .unwrap();
+        let err = runtime.load("big", &[0; 9]).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::ComponentTooLarge { size: 9, max: 8 });
+        let err = runtime.load("core", b"\0asm\x01\0\0\0").unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::CoreModule);
+        assert!(err.to_string().contains("not a component"));
+    }
+}

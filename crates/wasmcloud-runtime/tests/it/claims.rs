@@ -1,0 +1,112 @@
+//! Claims verification on load: signed components run and expose their
+//! claims; tampered, expired and not-yet-valid ones are refused with their
+//! own error kind; unsigned ones only when signatures are not required.
+
+use std::time::Duration;
+
+use test_support::guests::HELLO_HTTP;
+use wascap::jwt::{Claims, Component as ComponentMeta};
+use wascap::wasm::{SignOptions, embed_claims, find_token, sign_component};
+use wasmcloud_runtime::{ErrorKind, Runtime};
+
+use crate::{body_text, get, guest, runtime, test_limits};
+
+struct Keys {
+    account: nkeys::KeyPair,
+    module: nkeys::KeyPair,
+}
+
+fn keys() -> Keys {
+    Keys {
+        account: nkeys::KeyPair::new_account(),
+        module: nkeys::KeyPair::new_module(),
+    }
+}
+
+fn signed(opts: &SignOptions) -> (Vec<u8>, Keys) {
+    let keys = keys();
+    let wasm = sign_component(&guest(HELLO_HTTP), &keys.account, &keys.module, opts).unwrap();
+    (wasm, keys)
+}
+
+#[tokio::test]
+async fn signed_component_is_accepted_with_its_claims() {
+    let (wasm, keys) = signed(&SignOptions {
+        name: Some("hello".into()),
+        ..SignOptions::default()
+    });
+    let runtime = Runtime::builder()
+        .limits(test_limits())
+        .require_signed(true)
+        .build()
+        .unwrap();
+    let component = runtime.load("hello", &wasm).unwrap();
+    let claims = component.claims().expect("claims recorded");
+    assert_eq!(claims.claims.subject, keys.module.public_key());
+    assert_eq!(claims.claims.issuer, keys.account.public_key());
+    assert_eq!(claims.claims.metadata.as_ref().unwrap().name.as_deref(), Some("hello"));
+    let response = component.handle_http(get("/signed")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /signed\n");
+}
+
+#[test]
+fn modified_bytes_are_a_hash_mismatch() {
+    let (mut wasm, _) = signed(&SignOptions::default());
+    // Append an empty custom section named `x`: valid wasm, different hash.
+    wasm.extend_from_slice(&[0, 2, 1, b'x']);
+    let err = runtime().load("tampered", &wasm).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClaimsHashMismatch, "{err:?}");
+}
+
+#[test]
+fn altered_signature_is_rejected() {
+    let (wasm, _) = signed(&SignOptions::default());
+    let token = find_token(&wasm).unwrap().expect("signed");
+    let at = wasm
+        .windows(token.len())
+        .position(|w| w == token.as_bytes())
+        .expect("token in bytes");
+    // Change one character in the middle of the signature segment, keeping
+    // the length so the section stays well-formed.
+    let index = at + token.len() - 20;
+    let mut tampered = wasm;
+    tampered[index] = if tampered[index] == b'A' { b'B' } else { b'A' };
+    let err = runtime().load("forged", &tampered).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClaimsInvalidSignature, "{err:?}");
+}
+
+#[test]
+fn expired_claims_are_rejected() {
+    let keys = keys();
+    let mut claims = Claims::new(
+        keys.account.public_key(),
+        keys.module.public_key(),
+        ComponentMeta::default(),
+    );
+    claims.expires = Some(1);
+    let wasm = embed_claims(&guest(HELLO_HTTP), &claims, &keys.account).unwrap();
+    let err = runtime().load("expired", &wasm).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClaimsExpired, "{err:?}");
+    assert!(err.to_string().contains("expired"), "{err}");
+}
+
+#[test]
+fn not_yet_valid_claims_are_rejected() {
+    let (wasm, _) = signed(&SignOptions {
+        not_before: Some(Duration::from_secs(86_400)),
+        ..SignOptions::default()
+    });
+    let err = runtime().load("early", &wasm).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClaimsNotYetValid, "{err:?}");
+}
+
+#[test]
+fn unsigned_is_refused_when_signatures_are_required() {
+    let runtime = Runtime::builder()
+        .limits(test_limits())
+        .require_signed(true)
+        .build()
+        .unwrap();
+    let err = runtime.load("unsigned", &guest(HELLO_HTTP)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unsigned);
+}

@@ -1,0 +1,98 @@
+//! Per-invocation limits: the execution deadline, the linear-memory cap,
+//! the component size cap, and the pooling allocator's fallback.
+
+use std::time::Duration;
+
+use test_support::guests::{HELLO_HTTP, HTTP_LOOP, HTTP_MEMHOG};
+use wasmcloud_runtime::{Allocator, ErrorKind, Limits, Runtime};
+
+use crate::{body_text, get, guest, runtime, test_limits};
+
+#[tokio::test]
+async fn infinite_loop_is_stopped_by_the_deadline() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_execution_time: Duration::from_millis(200),
+            ..test_limits()
+        })
+        .build()
+        .unwrap();
+    let spin = runtime.load("spin", &guest(HTTP_LOOP)).unwrap();
+    let err = spin.handle_http(get("/")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looping_guest_does_not_block_others() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_execution_time: Duration::from_secs(2),
+            ..test_limits()
+        })
+        .build()
+        .unwrap();
+    let spin = runtime.load("spin", &guest(HTTP_LOOP)).unwrap();
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let spinning = tokio::spawn(async move { spin.handle_http(get("/")).await });
+    // Served while the loop spins: the spinning guest yields every tick.
+    let response = hello.handle_http(get("/meanwhile")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /meanwhile\n");
+    let err = spinning.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn memory_hog_fails_alone() {
+    let runtime = runtime();
+    let hog = runtime.load("hog", &guest(HTTP_MEMHOG)).unwrap();
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let err = hog.handle_http(get("/")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::MemoryLimitExceeded, "{err:?}");
+    let response = hello.handle_http(get("/still")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /still\n");
+}
+
+#[test]
+fn component_size_is_capped() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_component_size: 1024,
+            ..test_limits()
+        })
+        .build()
+        .unwrap();
+    let wasm = guest(HELLO_HTTP);
+    let err = runtime.load("hello", &wasm).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::ComponentTooLarge {
+            size: wasm.len(),
+            max: 1024
+        }
+    );
+}
+
+#[tokio::test]
+async fn impossible_pool_falls_back_and_still_serves() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            // Far more address space than a 64-bit process has.
+            max_components: 1_000_000,
+            ..test_limits()
+        })
+        .build()
+        .unwrap();
+    assert!(
+        matches!(
+            runtime.allocator(),
+            Allocator::OnDemand {
+                fallback_reason: Some(_)
+            }
+        ),
+        "{:?}",
+        runtime.allocator()
+    );
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let response = hello.handle_http(get("/fallback")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /fallback\n");
+}
