@@ -49,7 +49,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Transport`](crate::ErrorKind::Transport) if subscribing fails.
+    /// [`Transport`](crate::ErrorKind::Transport) if subscribing fails, or
+    /// [`Timeout`](crate::ErrorKind::Timeout) if the server does not confirm
+    /// the subscriptions within the client's timeout.
     pub async fn events(&self, filter: Option<&[EventType]>) -> Result<EventStream, Error> {
         let subjects: Vec<String> = match filter {
             None => vec![subject::all_events(self.lattice())],
@@ -65,10 +67,7 @@ impl Client {
             subscriptions.push(subscriber);
         }
         let first = subjects.first().map_or("", String::as_str);
-        self.nats()
-            .flush()
-            .await
-            .map_err(|e| Error::transport(first, "flush", e))?;
+        self.sync_with_server(first).await?;
         Ok(EventStream { subscriptions })
     }
 }

@@ -162,6 +162,25 @@ impl Client {
         subject::event(&self.lattice, name)
     }
 
+    /// Waits until the server has processed everything this connection sent
+    /// so far, e.g. subscriptions. `flush` only empties the socket buffer;
+    /// this needs a server round trip that works even with echo off, so it
+    /// requests a fresh inbox nobody listens on and waits for the server's
+    /// "no responders" answer, which the server sends only after reading
+    /// every earlier operation of this connection.
+    async fn sync_with_server(&self, subject: &str) -> Result<(), Error> {
+        let probe = self.nats.new_inbox();
+        let request = async_nats::Request::new().timeout(Some(self.timeout));
+        match self.nats.send_request(probe, request).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.kind() {
+                RequestErrorKind::NoResponders => Ok(()),
+                RequestErrorKind::TimedOut => Err(Error::timeout(subject, self.timeout)),
+                _ => Err(Error::transport(subject, "server round trip", e)),
+            },
+        }
+    }
+
     /// Sends one request and returns the raw reply.
     async fn raw_request(&self, subject: &str, payload: Bytes) -> Result<async_nats::Message, Error> {
         let request = async_nats::Request::new().payload(payload).timeout(Some(self.timeout));
