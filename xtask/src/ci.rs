@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::{
     cmd::{self, cmd},
-    deps, prereqs, release, tidy,
+    deps, prereqs, release, tidy, tour,
 };
 
 /// What a step reports when it succeeds: nothing, or a note for the summary table.
@@ -17,40 +17,29 @@ struct Step {
     run: fn() -> StepResult,
 }
 
-/// The pipeline, in order. Cheap checks that need no compiler (tidy, deps) run after the
-/// compiling ones so a formatting slip is reported first, as a reviewer would.
+/// The pipeline, in the order CI runs it; the first failing step stops it. Every step is also
+/// runnable alone (`cargo xtask ci tidy deps`), with the same commands and flags.
 const STEPS: &[Step] = &[
-    Step {
-        name: "prereqs",
-        run: || prereqs::run().map(|()| None),
-    },
-    Step { name: "fmt", run: fmt },
-    Step {
-        name: "clippy",
-        run: clippy,
-    },
-    Step {
-        name: "test",
-        run: test,
-    },
-    Step {
-        name: "tidy",
-        run: || tidy::run().map(|()| None),
-    },
-    Step {
-        name: "deps",
-        run: || deps::run().map(|()| None),
-    },
-    Step {
-        name: "release",
-        run: release::run_ci,
-    },
+    step("prereqs", || prereqs::run().map(|()| None)),
+    step("fmt", fmt),
+    step("clippy", clippy),
+    step("test", test),
+    step("tidy", || tidy::run().map(|()| None)),
+    step("deps", || deps::run().map(|()| None)),
+    // The README's five-minute tour, run for real against freshly built wash so the README never
+    // lies (`cargo xtask tour`, kept in step with the README by its author).
+    step("tour", || tour::run().map(|()| None)),
+    step("release", release::run_ci),
     // LATER STEPS GO HERE, once there is something for them to run:
     // - `examples`: build every project under examples/ with `wash build` and run it;
     // - `e2e`: the end-to-end suite (wash up, deploy a component, curl it) against real
     //   nats-server/redis-server.
     // Don't add placeholders that pass without doing anything: a green step must mean something.
 ];
+
+const fn step(name: &'static str, run: fn() -> StepResult) -> Step {
+    Step { name, run }
+}
 
 enum Outcome {
     Passed(Option<String>),
