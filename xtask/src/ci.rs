@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::{
     cmd::{self, cmd},
-    deps, prereqs, release, tidy, tour,
+    deps, examples, prereqs, release, tidy, tour,
 };
 
 /// What a step reports when it succeeds: nothing, or a note for the summary table.
@@ -29,9 +29,12 @@ const STEPS: &[Step] = &[
     // The README's five-minute tour, run for real against freshly built wash so the README never
     // lies (`cargo xtask tour`, kept in step with the README by its author).
     step("tour", || tour::run().map(|()| None)),
+    // Every project under examples/ built with freshly built `wash build`, each output checked to
+    // be a signed component (running them on a host is still to come).
+    step("examples", examples::run),
     step("release", release::run_ci),
     // LATER STEPS GO HERE, once there is something for them to run:
-    // - `examples`: build every project under examples/ with `wash build` and run it;
+    // - `examples` (run): serve the built examples on a host and curl them;
     // - `e2e`: the end-to-end suite (wash up, deploy a component, curl it) against real
     //   nats-server/redis-server.
     // Don't add placeholders that pass without doing anything: a green step must mean something.

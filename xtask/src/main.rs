@@ -6,6 +6,7 @@
 mod ci;
 mod cmd;
 mod deps;
+mod examples;
 mod flags;
 mod prereqs;
 mod records;
@@ -27,7 +28,7 @@ USAGE:
 
 COMMANDS:
     ci [STEP...]                  run what CI runs, in order, with a summary table
-                                  (steps: prereqs fmt clippy test tidy deps tour release;
+                                  (steps: prereqs fmt clippy test tidy deps tour examples release;
                                   name some to run only those)
     prereqs                       install rustup targets and cargo-release, check nats-server/redis-server
     tidy                          fast repository rules (manifests, `//!` headers, ADR/RFC records)

@@ -122,6 +122,9 @@ pub(crate) fn new(kind: &Kind, title: &str) -> Result<()> {
 /// Writes the next record of `kind` under `root` from the template and adds its index row.
 fn new_in(root: &Path, kind: &Kind, title: &str, date: &str) -> Result<PathBuf> {
     let title = title.trim();
+    if title.contains(['|', '\n', '\r']) {
+        bail!("the title `{title}` contains `|` or a line break, which would break the index table");
+    }
     let slug = slug(title);
     if slug.is_empty() {
         bail!("the title `{title}` has no letters or digits to make a file name from");
@@ -157,17 +160,20 @@ fn new_in(root: &Path, kind: &Kind, title: &str, date: &str) -> Result<PathBuf> 
     Ok(path)
 }
 
-/// The template with its heading, status and date lines filled in; everything else kept.
+/// The template with its heading, status and date lines filled in; everything else kept. Only
+/// the header block (before the first `## ` section) is touched.
 fn fill_template(kind: &Kind, template: &str, number: u32, title: &str, date: &str) -> String {
     let mut heading_done = false;
+    let mut in_header = true;
     let mut out = String::with_capacity(template.len() + title.len());
     for line in template.lines() {
+        in_header &= !line.starts_with("## ");
         let filled = if !heading_done && line.starts_with("# ") {
             heading_done = true;
             kind.heading(number, title)
-        } else if line.starts_with("- Status:") {
+        } else if in_header && line.starts_with("- Status:") {
             "- Status: proposed".to_owned()
-        } else if line.starts_with("- Date:") {
+        } else if in_header && line.starts_with("- Date:") {
             format!("- Date: {date}")
         } else {
             line.to_owned()
@@ -858,6 +864,7 @@ mod tests {
             "{index}"
         );
         assert!(new_in(repo.path(), RFC, "?!", "2026-12-01").is_err());
+        assert!(new_in(repo.path(), RFC, "a | b", "2026-12-01").is_err());
     }
 
     #[test]
