@@ -33,6 +33,10 @@ impl Component {
     ///   answering.
     ///
     /// The host maps all of these to a 500 for this request only.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime: the guest runs in a spawned task.
     pub async fn handle_http<B>(&self, request: hyper::Request<B>) -> Result<hyper::Response<ResponseBody>>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -119,6 +123,10 @@ impl Component {
     /// # Errors
     ///
     /// As for [`Component::handle_http`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     pub async fn handle_hyper(
         &self,
         request: hyper::Request<hyper::body::Incoming>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use test_support::guests::{HELLO_HTTP, HTTP_LOOP, HTTP_MEMHOG};
 use wasmcloud_runtime::{Allocator, ErrorKind, Limits, Runtime};
 
-use crate::{body_text, get, guest, runtime, test_limits};
+use crate::{body_text, get, guest, runtime, shared_cache_dir, test_limits};
 
 #[tokio::test]
 async fn infinite_loop_is_stopped_by_the_deadline() {
@@ -15,6 +15,7 @@ async fn infinite_loop_is_stopped_by_the_deadline() {
             max_execution_time: Duration::from_millis(200),
             ..test_limits()
         })
+        .cache_dir(shared_cache_dir())
         .build()
         .unwrap();
     let spin = runtime.load("spin", &guest(HTTP_LOOP)).unwrap();
@@ -22,13 +23,16 @@ async fn infinite_loop_is_stopped_by_the_deadline() {
     assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread only: the healthy request can run while the loop spins only
+// because the spinning guest yields to the executor on every epoch tick.
+#[tokio::test]
 async fn looping_guest_does_not_block_others() {
     let runtime = Runtime::builder()
         .limits(Limits {
             max_execution_time: Duration::from_secs(2),
             ..test_limits()
         })
+        .cache_dir(shared_cache_dir())
         .build()
         .unwrap();
     let spin = runtime.load("spin", &guest(HTTP_LOOP)).unwrap();

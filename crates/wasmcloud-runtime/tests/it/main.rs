@@ -26,11 +26,19 @@ fn test_limits() -> Limits {
     }
 }
 
+/// A runtime with [`test_limits`], sharing one compile cache across tests
+/// and runs: Cranelift in a debug build is slow, and the cache is exactly
+/// what makes a second load cheap.
 fn runtime() -> Runtime {
     Runtime::builder()
         .limits(test_limits())
+        .cache_dir(shared_cache_dir())
         .build()
         .expect("runtime builds")
+}
+
+fn shared_cache_dir() -> &'static str {
+    concat!(env!("CARGO_TARGET_TMPDIR"), "/wasmcloud-runtime-compile-cache")
 }
 
 /// A body-less request for `path`.
