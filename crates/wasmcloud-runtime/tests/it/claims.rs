@@ -9,7 +9,7 @@ use wascap::jwt::{Claims, Component as ComponentMeta};
 use wascap::wasm::{SignOptions, embed_claims, find_token, sign_component};
 use wasmcloud_runtime::{ErrorKind, Runtime};
 
-use crate::{body_text, get, guest, runtime, shared_cache_dir, test_limits};
+use crate::{body_text, get, guest, runtime, test_limits};
 
 struct Keys {
     account: nkeys::KeyPair,
