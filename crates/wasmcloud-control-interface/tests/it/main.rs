@@ -11,4 +11,5 @@ mod ctl_hosts;
 mod ctl_queue_groups;
 mod ctl_targeted;
 mod events;
+mod jetstream;
 mod support;

@@ -16,7 +16,7 @@ pub const LATTICE: &str = "it-lattice";
 /// Long enough for a loaded CI machine, short enough to keep the suite quick.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
 /// The scatter-gather window in tests.
-pub const AUCTION_TIMEOUT: Duration = Duration::from_millis(500);
+pub const AUCTION_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A running server plus a control client on it.
 pub struct Lattice {
