@@ -4,5 +4,7 @@
 //! `cli` modules turn results into text or JSON. Keeping the logic here lets
 //! tests and, later, `wash dev` call it without spawning a process.
 
+pub mod build;
 pub mod inspect;
 pub mod keys;
+pub mod new;

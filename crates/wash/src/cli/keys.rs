@@ -41,6 +41,11 @@ pub(crate) struct KeyDirArgs {
 }
 
 impl KeyDirArgs {
+    /// The directory given with `--keys-directory` or `WASH_KEYS`, if any.
+    pub(crate) fn explicit(&self) -> Option<&std::path::Path> {
+        self.keys_directory.as_deref()
+    }
+
     pub(crate) fn key_dir(&self) -> KeyDir {
         KeyDir::new(self.keys_directory.clone().unwrap_or_else(KeyDir::default_root))
     }

@@ -1,10 +1,12 @@
 //! The command tree: one module per subcommand, each returning an [`Output`]
 //! that is printed as text or JSON according to the global `-o` flag.
 
+mod build;
 mod claims;
 mod completions;
 mod inspect;
 mod keys;
+mod new;
 mod output;
 
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build and sign the component described by wasmcloud.toml.
+    Build(build::BuildArgs),
     /// Sign components and inspect their claims.
     #[command(subcommand)]
     Claims(claims::ClaimsCommand),
@@ -37,6 +41,9 @@ enum Command {
     /// Generate, show and list nkeys key pairs.
     #[command(subcommand, alias = "key")]
     Keys(keys::KeysCommand),
+    /// Create a project from a template.
+    #[command(subcommand)]
+    New(new::NewCommand),
 }
 
 /// Parses the command line, runs the command and prints its result; errors
@@ -44,10 +51,12 @@ enum Command {
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Build(args) => build::run(&args),
         Command::Claims(cmd) => claims::run(cmd),
         Command::Completions(args) => completions::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::New(cmd) => new::run(cmd),
     };
     match result {
         Ok(output) => {

@@ -15,10 +15,12 @@ fn top_level_help_lists_only_working_commands() {
         Usage: wash [OPTIONS] <COMMAND>
 
         Commands:
+          build        Build and sign the component described by wasmcloud.toml
           claims       Sign components and inspect their claims
           completions  Print a shell completion script
           inspect      Describe a component or module: its claims and, with --wit, its WIT world
           keys         Generate, show and list nkeys key pairs
+          new          Create a project from a template
           help         Print this message or the help of the given subcommand(s)
 
         Options:
