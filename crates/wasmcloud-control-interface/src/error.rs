@@ -41,7 +41,9 @@ impl Error {
         self.kind
     }
 
-    /// The subject of the request (or event) that failed.
+    /// The subject of the request (or event) that failed. For an
+    /// [`InvalidArgument`](ErrorKind::InvalidArgument) found before any
+    /// subject could be built, the operation instead, e.g. `host.get`.
     pub fn subject(&self) -> &str {
         &self.subject
     }
@@ -127,6 +129,16 @@ impl Error {
                  use one without dots, wildcards or whitespace"
             ),
         )
+    }
+
+    pub(crate) fn unsendable(subject: &str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message: format!(
+                "the request on `{subject}` cannot be sent ({source}): shorten the payload or fix the subject"
+            ),
+            source: Some(Box::new(source)),
+            ..Self::new(ErrorKind::InvalidArgument, subject, String::new())
+        }
     }
 
     pub(crate) fn encode(subject: &str, detail: impl std::fmt::Display) -> Self {

@@ -190,6 +190,10 @@ impl Client {
             .map_err(|e| match e.kind() {
                 RequestErrorKind::TimedOut => Error::timeout(subject, self.timeout),
                 RequestErrorKind::NoResponders => Error::no_responders(subject),
+                // Nothing was sent: the request itself is unsendable, not the connection broken.
+                RequestErrorKind::InvalidSubject | RequestErrorKind::MaxPayloadExceeded => {
+                    Error::unsendable(subject, e)
+                }
                 _ => Error::transport(subject, "request", e),
             })
     }

@@ -142,3 +142,22 @@ async fn ids_that_would_break_the_subject_are_rejected_before_sending() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(everything.drain().is_empty(), "nothing may be sent");
 }
+
+#[tokio::test]
+async fn a_payload_over_the_servers_limit_is_rejected_before_sending() {
+    let lattice = Lattice::start().await;
+    let _host = lattice
+        .fake_host(&ctl("config.>"), Some("wasmbus.ctl.v1.it-lattice.config"), |_| {
+            Some(json!({"success": true, "message": "successfully put config"}))
+        })
+        .await;
+    // nats-server's default max_payload is 1 MiB.
+    let huge = [("blob".to_owned(), "x".repeat(2 << 20))].into();
+    let err = lattice
+        .client
+        .put_config(&ConfigName::new("huge"), &huge)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(err.subject(), "wasmbus.ctl.v1.it-lattice.config.put.huge");
+}
