@@ -9,6 +9,35 @@
 //! - [`subject`]: control and event subjects, queue groups, host subscriptions.
 //! - [`Client`]: one async method per control operation, typed [`Error`]s.
 //!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use futures::StreamExt;
+//! use wasmcloud_control_interface::{Client, EventType, ScaleComponentCommand};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let nats = async_nats::connect("127.0.0.1:4222").await?;
+//! let ctl = Client::builder(nats)
+//!     .lattice("default")
+//!     .timeout(Duration::from_secs(2))
+//!     .build();
+//!
+//! // Watch for the outcome before asking for the work.
+//! let mut events = ctl.events(Some(&[EventType::ComponentScaled])).await?;
+//! let host = ctl.get_hosts().await?.remove(0);
+//! ctl.scale_component(&ScaleComponentCommand {
+//!     component_ref: "file:///hello.wasm".into(),
+//!     component_id: "hello".into(),
+//!     max_instances: 1,
+//!     host_id: host.id,
+//!     ..Default::default()
+//! })
+//! .await?;
+//! let scaled = events.next().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! **Architecture invariant:** this crate knows nothing of wasmtime; it
 //! depends on serde, async-nats and tokio only.
 
