@@ -64,12 +64,7 @@ impl NatsServerBuilder {
             &log,
             READY_DEADLINE,
             |port| {
-                let mut args: Vec<String> = vec![
-                    "-a".into(),
-                    "127.0.0.1".into(),
-                    "-p".into(),
-                    port.to_string(),
-                ];
+                let mut args: Vec<String> = vec!["-a".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
                 if let Some(domain) = &domain {
                     // The domain has no command-line flag, so it goes in a config file.
                     write_config(&config, &store, domain);
@@ -168,17 +163,13 @@ mod tests {
 
     fn handshake(port: u16) -> String {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut info = String::new();
         reader.read_line(&mut info).unwrap();
         assert!(info.starts_with("INFO "), "greeting: {info}");
         let mut writer = stream;
-        writer
-            .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
-            .unwrap();
+        writer.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n").unwrap();
         let mut pong = String::new();
         reader.read_line(&mut pong).unwrap();
         pong

@@ -36,10 +36,7 @@ pub(crate) fn require_binary(binary: &str, debian_package: &str) {
 /// still take it before the server binds, which is why callers retry.
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
-    listener
-        .local_addr()
-        .expect("reading a local address")
-        .port()
+    listener.local_addr().expect("reading a local address").port()
 }
 
 /// Starts `binary` with the arguments `args(port)` on a free port, writing
@@ -96,9 +93,7 @@ pub(crate) fn first_line(port: u16, request: Option<&[u8]>) -> Option<String> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(250)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    stream
-        .set_write_timeout(Some(Duration::from_secs(1)))
-        .ok()?;
+    stream.set_write_timeout(Some(Duration::from_secs(1))).ok()?;
     if let Some(request) = request {
         (&stream).write_all(request).ok()?;
     }

@@ -99,9 +99,7 @@ mod tests {
     /// Sends one inline command and returns the first `lines` reply lines, joined.
     fn reply(port: u16, cmd: &str, lines: usize) -> String {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         stream.write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
         let mut reader = BufReader::new(stream);
         let mut text = String::new();
