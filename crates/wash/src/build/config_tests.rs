@@ -138,7 +138,7 @@ wasm_target = "wasm32-wasi-preview2"
                 build_dir: "/project/build",
                 component: ComponentConfig {
                     key_directory: Some(
-                        "/project/./keys",
+                        "/project/keys",
                     ),
                     wasm_target: WasiP2,
                     wasip1_adapter_path: None,

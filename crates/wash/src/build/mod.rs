@@ -15,6 +15,7 @@ mod rust;
 pub mod sign;
 pub mod target;
 mod tinygo;
+mod toml_util;
 
 use std::path::{Path, PathBuf};
 

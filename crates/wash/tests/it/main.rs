@@ -1,10 +1,12 @@
 //! Integration tests for the `wash` binary: each module drives the real
 //! executable the way a user would and checks what it prints and returns.
 
+mod build;
 mod claims_sign;
 mod help;
 mod inspect;
 mod keys;
+mod new;
 
 use std::path::Path;
 use std::process::Command;
