@@ -58,7 +58,17 @@ impl Component {
     pub(crate) fn new(loaded: Loaded) -> Self {
         // A component without the HTTP export is still valid (it may serve
         // messages or other exports); serving HTTP to it is then an error.
-        let proxy_pre = ProxyPre::new(loaded.instance_pre.clone()).ok();
+        let proxy_pre = match ProxyPre::new(loaded.instance_pre.clone()) {
+            Ok(pre) => Some(pre),
+            Err(err) => {
+                tracing::debug!(
+                    component_id = %loaded.id,
+                    reason = %format!("{err:#}"),
+                    "component does not serve wasi:http/incoming-handler"
+                );
+                None
+            }
+        };
         Self {
             inner: Arc::new(Inner {
                 loaded,

@@ -259,6 +259,26 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// [`Runtime::load`] on tokio's blocking pool, so compiling does not
+    /// stall the async workers that serve requests.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Runtime::load`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, or if loading panicked.
+    pub async fn load_async(&self, id: impl Into<ComponentId>, wasm: Vec<u8>) -> Result<Component> {
+        let runtime = self.clone();
+        let id = id.into();
+        tokio::task::spawn_blocking(move || runtime.load(id, &wasm))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

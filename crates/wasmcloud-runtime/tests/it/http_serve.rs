@@ -1,7 +1,7 @@
 //! Serving `wasi:http/incoming-handler`: responses, per-request isolation
 //! after a trap, and imports no link provides.
 
-use test_support::guests::{HELLO_HTTP, HTTP_TRAP, HTTP_UNLINKED};
+use test_support::guests::{HELLO_HTTP, HTTP_COUNTER, HTTP_TRAP, HTTP_UNLINKED};
 use wasmcloud_runtime::ErrorKind;
 
 use crate::{body_text, get, guest, runtime};
@@ -18,12 +18,21 @@ async fn hello_serves_200_with_body() {
 }
 
 #[tokio::test]
+async fn load_async_compiles_off_the_async_workers() {
+    let runtime = runtime();
+    let hello = runtime.load_async("hello", guest(HELLO_HTTP)).await.unwrap();
+    let response = hello.handle_http(get("/async")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /async\n");
+}
+
+#[tokio::test]
 async fn each_request_gets_a_fresh_instance() {
     let runtime = runtime();
-    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
-    for i in 0..5 {
-        let response = hello.handle_http(get(&format!("/{i}"))).await.unwrap();
-        assert_eq!(body_text(response).await, format!("hello from /{i}\n"));
+    let counter = runtime.load("counter", &guest(HTTP_COUNTER)).unwrap();
+    for _ in 0..3 {
+        let response = counter.handle_http(get("/")).await.unwrap();
+        // The guest's static counter starts over: no state leaks between requests.
+        assert_eq!(body_text(response).await, "1");
     }
 }
 
