@@ -162,6 +162,7 @@ impl Component {
             StoreSpec {
                 component_id: self.id().clone(),
                 config: self.config(),
+                keyvalue: Arc::clone(runtime.keyvalue()),
                 max_memory: limits.max_linear_memory,
                 deadline: Instant::now() + limits.max_execution_time,
             },

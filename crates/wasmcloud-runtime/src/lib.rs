@@ -2,7 +2,8 @@
 //! one engine with the pooling allocator (or on-demand allocation where the
 //! pool cannot be reserved), per-invocation memory caps and deadlines, a
 //! compiled-component cache, claims verification, and the host interfaces
-//! components import (WASI 0.2, `wasi:http`, `wasi:config`, `wasi:logging`).
+//! components import (WASI 0.2, `wasi:http`, `wasi:config`, `wasi:logging`,
+//! and `wasi:keyvalue` over a pluggable backend, in memory by default).
 //!
 //! **Architecture invariant:** this crate knows nothing of NATS or links.
 //! Imports it cannot serve are asked of an [`ImportRouter`] that the host

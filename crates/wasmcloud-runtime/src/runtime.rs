@@ -15,6 +15,7 @@ use crate::component::{Component, Loaded};
 use crate::engine::{self, Allocator, EpochTicker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host;
+use crate::host::keyvalue::{KeyValueBackend, MemoryKeyValue};
 use crate::id::ComponentId;
 use crate::limits::Limits;
 use crate::router::{self, ImportRouter, NoLinks};
@@ -32,6 +33,7 @@ pub struct RuntimeBuilder {
     cache_dir: Option<PathBuf>,
     require_signed: bool,
     router: Arc<dyn ImportRouter>,
+    keyvalue: Arc<dyn KeyValueBackend>,
     epoch_tick: Duration,
     pooling: bool,
 }
@@ -43,6 +45,7 @@ impl Default for RuntimeBuilder {
             cache_dir: None,
             require_signed: false,
             router: Arc::new(NoLinks),
+            keyvalue: Arc::new(MemoryKeyValue::new()),
             epoch_tick: DEFAULT_EPOCH_TICK,
             pooling: true,
         }
@@ -72,6 +75,13 @@ impl RuntimeBuilder {
     /// [`NoLinks`], every such import unlinked).
     pub fn import_router(mut self, router: Arc<dyn ImportRouter>) -> Self {
         self.router = router;
+        self
+    }
+
+    /// Serves `wasi:keyvalue` from `backend` (default: a fresh
+    /// [`MemoryKeyValue`], the embedded store).
+    pub fn keyvalue_backend(mut self, backend: Arc<dyn KeyValueBackend>) -> Self {
+        self.keyvalue = backend;
         self
     }
 
@@ -113,6 +123,7 @@ impl RuntimeBuilder {
                 cache,
                 require_signed: self.require_signed,
                 router: self.router,
+                keyvalue: self.keyvalue,
                 _ticker: ticker,
             }),
         })
@@ -120,13 +131,15 @@ impl RuntimeBuilder {
 }
 
 /// The linker shared by every component: WASI 0.2, `wasi:http` (types and
-/// outgoing handler), `wasi:config/store` and `wasi:logging/logging`.
+/// outgoing handler), `wasi:config/store`, `wasi:logging/logging` and
+/// `wasi:keyvalue/{store,atomics,batch}`.
 fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     host::config::add_to_linker(&mut linker)?;
     host::logging::add_to_linker(&mut linker)?;
+    host::keyvalue::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -144,6 +157,7 @@ struct Inner {
     cache: Option<CompileCache>,
     require_signed: bool,
     router: Arc<dyn ImportRouter>,
+    keyvalue: Arc<dyn KeyValueBackend>,
     _ticker: EpochTicker,
 }
 
@@ -155,6 +169,7 @@ impl std::fmt::Debug for Inner {
             .field("cache", &self.cache)
             .field("require_signed", &self.require_signed)
             .field("router", &self.router)
+            .field("keyvalue", &self.keyvalue)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +214,12 @@ impl Runtime {
     #[must_use]
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Where `wasi:keyvalue` calls go.
+    #[must_use]
+    pub fn keyvalue(&self) -> &Arc<dyn KeyValueBackend> {
+        &self.inner.keyvalue
     }
 
     /// Verifies, compiles (or reads from the cache) and pre-instantiates a

@@ -3,6 +3,7 @@
 //! memory limiter and the deadline. One fresh store per request keeps
 //! requests isolated from each other.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
@@ -15,6 +16,7 @@ use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestC
 use wasmtime_wasi_http::p2::{HttpResult, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::host::config::{ConfigValues, WasiConfigCtxView, WasiConfigView};
+use crate::host::keyvalue::{KeyValueBackend, WasiKeyValueCtxView, WasiKeyValueView};
 use crate::host::logging::{WasiLoggingCtxView, WasiLoggingView};
 use crate::id::ComponentId;
 use crate::limits::MemoryLimiter;
@@ -28,6 +30,7 @@ pub(crate) struct Ctx {
     http: WasiHttpCtx,
     hooks: HttpHooks,
     config: ConfigValues,
+    keyvalue: Arc<dyn KeyValueBackend>,
     pub(crate) limiter: MemoryLimiter,
     deadline: Instant,
     pub(crate) deadline_exceeded: bool,
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Ctx {
 pub(crate) struct StoreSpec {
     pub(crate) component_id: ComponentId,
     pub(crate) config: ConfigValues,
+    pub(crate) keyvalue: Arc<dyn KeyValueBackend>,
     pub(crate) max_memory: u64,
     pub(crate) deadline: Instant,
 }
@@ -63,6 +67,7 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
         http: WasiHttpCtx::new(),
         hooks: HttpHooks,
         config: spec.config,
+        keyvalue: spec.keyvalue,
         limiter: MemoryLimiter::new(spec.max_memory),
         deadline: spec.deadline,
         deadline_exceeded: false,
@@ -107,6 +112,16 @@ impl WasiHttpView for Ctx {
 impl WasiConfigView for Ctx {
     fn config(&mut self) -> WasiConfigCtxView<'_> {
         WasiConfigCtxView { values: &self.config }
+    }
+}
+
+impl WasiKeyValueView for Ctx {
+    fn keyvalue(&mut self) -> WasiKeyValueCtxView<'_> {
+        WasiKeyValueCtxView {
+            component: &self.component_id,
+            backend: &self.keyvalue,
+            table: &mut self.table,
+        }
     }
 }
 

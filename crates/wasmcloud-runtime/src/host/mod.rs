@@ -1,18 +1,23 @@
 //! Host interfaces the runtime serves itself, each in the wasmtime style: a
 //! `*View` trait that projects what the interface needs out of the store
 //! data, and an `add_to_linker` function. WASI 0.2 and `wasi:http` come from
-//! wasmtime-wasi(-http); `wasi:config` and `wasi:logging` are bound here from
-//! the WIT in `crates/wasmcloud-runtime/wit`.
+//! wasmtime-wasi(-http); `wasi:config`, `wasi:logging` and `wasi:keyvalue`
+//! are bound here from the WIT in `crates/wasmcloud-runtime/wit`.
 
 pub mod config;
+pub mod keyvalue;
 pub mod logging;
 
-/// Bindings generated from `wit/`: the `wasi:config/store@0.2.0-draft` and
-/// `wasi:logging/logging@0.1.0-draft` imports.
+/// Bindings generated from `wit/`: the `wasi:config/store@0.2.0-draft`,
+/// `wasi:logging/logging@0.1.0-draft` and
+/// `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft` imports. Key-value calls
+/// are async: a backend may go over the network.
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "wasmcloud:runtime/host",
+        imports: { "wasi:keyvalue": async | trappable },
+        with: { "wasi:keyvalue/store.bucket": super::keyvalue::Bucket },
     });
 }
 
@@ -31,6 +36,9 @@ pub(crate) const LOCAL_INTERFACES: &[&str] = &[
     "wasi:http/outgoing-handler@",
     "wasi:config/store@0.2.0-draft",
     "wasi:logging/logging@0.1.0-draft",
+    "wasi:keyvalue/store@0.2.0-draft",
+    "wasi:keyvalue/atomics@0.2.0-draft",
+    "wasi:keyvalue/batch@0.2.0-draft",
 ];
 
 /// Whether the runtime serves the import `name` itself.
@@ -55,11 +63,14 @@ mod tests {
         assert!(is_local("wasi:http/types@0.2.3"));
         assert!(is_local("wasi:config/store@0.2.0-draft"));
         assert!(is_local("wasi:logging/logging@0.1.0-draft"));
+        assert!(is_local("wasi:keyvalue/store@0.2.0-draft"));
+        assert!(is_local("wasi:keyvalue/batch@0.2.0-draft"));
     }
 
     #[test]
     fn capabilities_are_not_local() {
-        assert!(!is_local("wasi:keyvalue/store@0.2.0-draft"));
+        assert!(!is_local("wasi:blobstore/blobstore@0.2.0-draft"));
+        assert!(!is_local("wasi:keyvalue/store@0.2.0-draft2"));
         assert!(!is_local("wasi:http/incoming-handler@0.2.0"));
         assert!(!is_local("wasi:config/store@0.2.0-draft2"));
         assert!(!is_local("wasmcloud:messaging/consumer@0.2.0"));

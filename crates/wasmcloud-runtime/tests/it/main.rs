@@ -5,6 +5,7 @@ mod cache;
 mod claims;
 mod config;
 mod http_serve;
+mod keyvalue;
 mod limits;
 
 use std::convert::Infallible;
