@@ -7,4 +7,6 @@
 pub mod build;
 pub mod inspect;
 pub mod keys;
+pub mod lattice;
 pub mod new;
+pub mod up;

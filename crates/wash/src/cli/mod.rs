@@ -4,10 +4,22 @@
 mod build;
 mod claims;
 mod completions;
+mod config;
+mod conn;
+mod down;
+mod get;
 mod inspect;
 mod keys;
+mod label;
+mod link;
 mod new;
 mod output;
+mod scale;
+mod start;
+mod stop;
+mod table;
+mod up;
+mod update;
 
 use std::process::ExitCode;
 
@@ -36,14 +48,42 @@ enum Command {
     Claims(claims::ClaimsCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Put, get and delete named configurations on the lattice.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Stop the host and nats-server that `wash up` started.
+    Down(down::DownArgs),
+    /// List hosts, inventories, links and claims on the lattice.
+    #[command(subcommand)]
+    Get(get::GetCommand),
     /// Describe a component or module: its claims and, with --wit, its WIT world.
     Inspect(inspect::InspectArgs),
     /// Generate, show and list nkeys key pairs.
     #[command(subcommand, alias = "key")]
     Keys(keys::KeysCommand),
+    /// Set or remove labels on a host.
+    #[command(alias = "tag")]
+    Label(label::LabelArgs),
+    /// Put, delete and list links between components and providers.
+    #[command(subcommand, alias = "links")]
+    Link(link::LinkCommand),
     /// Create a project from a template.
     #[command(subcommand)]
     New(new::NewCommand),
+    /// Scale a component on a host.
+    #[command(subcommand)]
+    Scale(scale::ScaleCommand),
+    /// Start a component or provider on the lattice.
+    #[command(subcommand)]
+    Start(start::StartCommand),
+    /// Stop a component, provider or host.
+    #[command(subcommand)]
+    Stop(stop::StopCommand),
+    /// Start a local lattice: nats-server (unless one runs) and a wasmcloud host.
+    Up(up::UpArgs),
+    /// Update a running component to a new reference.
+    #[command(subcommand)]
+    Update(update::UpdateCommand),
 }
 
 /// Parses the command line, runs the command and prints its result; errors
@@ -54,9 +94,19 @@ pub(crate) fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Claims(cmd) => claims::run(cmd),
         Command::Completions(args) => completions::run(&args),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Down(args) => down::run(&args),
+        Command::Get(cmd) => get::run(cmd),
         Command::Inspect(args) => inspect::run(&args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Label(args) => label::run(args),
+        Command::Link(cmd) => link::run(cmd),
         Command::New(cmd) => new::run(cmd),
+        Command::Scale(cmd) => scale::run(cmd),
+        Command::Start(cmd) => start::run(cmd),
+        Command::Stop(cmd) => stop::run(cmd),
+        Command::Up(args) => up::run(args),
+        Command::Update(cmd) => update::run(cmd),
     };
     match result {
         Ok(output) => {

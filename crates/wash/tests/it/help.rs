@@ -18,9 +18,19 @@ fn top_level_help_lists_only_working_commands() {
           build        Build and sign the component described by wasmcloud.toml
           claims       Sign components and inspect their claims
           completions  Print a shell completion script
+          config       Put, get and delete named configurations on the lattice
+          down         Stop the host and nats-server that `wash up` started
+          get          List hosts, inventories, links and claims on the lattice
           inspect      Describe a component or module: its claims and, with --wit, its WIT world
           keys         Generate, show and list nkeys key pairs
+          label        Set or remove labels on a host
+          link         Put, delete and list links between components and providers
           new          Create a project from a template
+          scale        Scale a component on a host
+          start        Start a component or provider on the lattice
+          stop         Stop a component, provider or host
+          up           Start a local lattice: nats-server (unless one runs) and a wasmcloud host
+          update       Update a running component to a new reference
           help         Print this message or the help of the given subcommand(s)
 
         Options:

@@ -6,6 +6,7 @@ mod claims_sign;
 mod help;
 mod inspect;
 mod keys;
+mod lattice;
 mod new;
 
 use std::path::Path;
