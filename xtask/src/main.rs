@@ -3,6 +3,7 @@
 //! `main` only parses the command line and dispatches: each subcommand lives in its own module.
 //! See `cargo xtask --help` and CONTRIBUTING.md.
 
+mod bench;
 mod ci;
 mod cmd;
 mod deps;
@@ -35,6 +36,8 @@ COMMANDS:
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
+    bench [--quick] [--no-host]   HTTP hello through the built-in ingress and the wasmcloud host vs
+                                  `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS
     adr new <TITLE>               create the next architecture decision record from adr/template.md
     rfc new <TITLE>               create the next RFC from rfcs/template.md
     tour                          run the README's five-minute tour against freshly built binaries
@@ -98,6 +101,11 @@ fn run() -> Result<()> {
             let level = args.required_positional("LEVEL (patch, minor, major or X.Y.Z)")?;
             args.finish()?;
             release::run(&level, execute)
+        }
+        "bench" => {
+            let options = bench::Options::new(args.flag("--quick"), args.flag("--no-host"));
+            args.finish()?;
+            bench::run(options)
         }
         "adr" | "rfc" => {
             let kind = if command == "adr" { records::ADR } else { records::RFC };
