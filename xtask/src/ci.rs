@@ -146,12 +146,14 @@ fn clippy() -> StepResult {
 
 fn test() -> StepResult {
     if cmd::on_path("cargo-nextest").is_some() {
-        // nextest does not run doctests, so they get their own `cargo test --doc`.
+        // nextest does not run doctests, so they get their own `cargo test --doc`. They run
+        // first so that the last test summary printed is nextest's total for the workspace,
+        // not the doctest count of whichever crate happens to come last.
+        cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked", "--doc"]))?;
         cmd::run(&mut cmd(
             "cargo",
             ["nextest", "run", "--workspace", "--locked", "--no-tests", "warn"],
         ))?;
-        cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked", "--doc"]))?;
         Ok(Some("cargo-nextest + doctests".to_owned()))
     } else {
         cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked"]))?;
