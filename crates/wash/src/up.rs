@@ -421,7 +421,11 @@ async fn start_nats(binary: &Path, opts: &UpOptions) -> Result<Child, UpError> {
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             StateDir::remove(&state.nats_pid());
-            return Err(start_failed("nats-server", &status.to_string(), &state.nats_log()));
+            return Err(start_failed(
+                "nats-server",
+                &format!("exited ({status})"),
+                &state.nats_log(),
+            ));
         }
         let (host, port) = (opts.nats_host.clone(), opts.nats_port);
         if tokio::task::spawn_blocking(move || nats_reachable(&host, port))
@@ -536,7 +540,11 @@ async fn wait_until_ready(opts: &UpOptions, host_id: &HostId, child: &mut Child)
     };
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(start_failed("the host", &status.to_string(), &log_hint));
+            return Err(start_failed(
+                "the host",
+                &format!("exited ({status}) before answering"),
+                &log_hint,
+            ));
         }
         match lattice.inventory(host_id).await {
             Ok(_) => return Ok(lattice),
@@ -570,8 +578,10 @@ fn start_failed(what: &str, how: &str, log: &Path) -> UpError {
         })
         .unwrap_or_default();
     let mut message = format!("{what} {how}");
-    if tail.is_empty() {
+    if log.as_os_str().is_empty() {
         message.push_str(": see its output above");
+    } else if tail.is_empty() {
+        message.push_str(&format!(": its log {} is empty", log.display()));
     } else {
         message.push_str(&format!(": see {}; its last lines:\n{tail}", log.display()));
     }

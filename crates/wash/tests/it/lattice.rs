@@ -239,6 +239,28 @@ fn up_with_a_missing_host_binary_starts_nothing() {
 }
 
 #[test]
+fn up_with_a_host_that_exits_at_once_reports_it_and_cleans_up() {
+    let nats = NatsServer::start();
+    let state = tempfile::tempdir().unwrap();
+    let port = nats.port().to_string();
+    let run = wash_with(
+        state.path(),
+        &["up", "--detached", "--nats-port", &port, "--host-path", "/bin/false"],
+        &[],
+    );
+    run.assert_clean_failure();
+    assert!(
+        run.stderr
+            .starts_with("error: the host exited (exit status: 1) before answering"),
+        "{}",
+        run.stderr
+    );
+    for file in ["wasmcloud.pid", "nats.pid", "up.json"] {
+        assert!(!state.path().join(file).exists(), "{file} left behind");
+    }
+}
+
+#[test]
 fn down_with_nothing_running_says_so() {
     let state = tempfile::tempdir().unwrap();
     let run = wash_with(state.path(), &["down"], &[]);
