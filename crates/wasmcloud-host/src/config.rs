@@ -1,0 +1,170 @@
+//! [`HostConfig`]: everything a host is started with. The `wasmcloud`
+//! binary fills it from flags and environment variables; embedders and tests
+//! build it directly.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use wasmcloud_control_interface::subject::{DEFAULT_LATTICE, DEFAULT_TOPIC_PREFIX};
+use wasmcloud_runtime::Limits;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// How long a host waits for in-flight work when stopped without a deadline
+/// (wasmCloud v1's default).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the host publishes its inventory by default.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The configuration a [`crate::Host`] starts with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HostConfig {
+    /// NATS server URL, e.g. `nats://127.0.0.1:4222`.
+    pub nats_url: String,
+    /// The lattice to join.
+    pub lattice: String,
+    /// The host's server nkey seed (`SN…`); a fresh key when `None`.
+    pub host_seed: Option<String>,
+    /// Labels besides the `hostcore.*` defaults.
+    pub labels: BTreeMap<String, String>,
+    /// Limits applied to every component.
+    pub limits: Limits,
+    /// Whether `file://` component references may be loaded.
+    pub allow_file_load: bool,
+    /// How often the inventory is published as `host_heartbeat`.
+    pub heartbeat_interval: Duration,
+    /// The control topic prefix (default `wasmbus.ctl`).
+    pub ctl_topic_prefix: String,
+    /// The JetStream domain of the lattice buckets, if any.
+    pub js_domain: Option<String>,
+    /// Address of the `/livez` and `/readyz` endpoint, off when `None`.
+    pub http_admin: Option<SocketAddr>,
+    /// Whether this host answers component auctions.
+    pub enable_component_auction: bool,
+    /// Whether this host answers provider auctions.
+    pub enable_provider_auction: bool,
+    /// Whether `wasmcloud+builtin://http-server` may be started.
+    pub enable_builtin_http_server: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            nats_url: "nats://127.0.0.1:4222".to_owned(),
+            lattice: DEFAULT_LATTICE.to_owned(),
+            host_seed: None,
+            labels: BTreeMap::new(),
+            limits: Limits::default(),
+            allow_file_load: false,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            ctl_topic_prefix: DEFAULT_TOPIC_PREFIX.to_owned(),
+            js_domain: None,
+            http_admin: None,
+            enable_component_auction: true,
+            enable_provider_auction: true,
+            enable_builtin_http_server: true,
+        }
+    }
+}
+
+impl HostConfig {
+    /// A configuration with wasmCloud v1's defaults connecting to `nats_url`.
+    pub fn new(nats_url: impl Into<String>) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks what can be checked before connecting anywhere.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let token_ok = wasmcloud_control_interface::subject::is_valid_token;
+        if !token_ok(&self.lattice) {
+            return Err(Error::new(ErrorKind::InvalidConfig(format!(
+                "lattice name `{}` cannot be used in a NATS subject: use letters, digits, `-` and `_`",
+                self.lattice
+            ))));
+        }
+        if self.heartbeat_interval.is_zero() {
+            return Err(Error::new(ErrorKind::InvalidConfig(
+                "heartbeat interval must be at least one second".to_owned(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// The host's key pair: from the seed, or freshly generated.
+    pub(crate) fn host_key(&self) -> Result<nkeys::KeyPair> {
+        match &self.host_seed {
+            None => Ok(nkeys::KeyPair::new_server()),
+            Some(seed) => parse_host_seed(seed),
+        }
+    }
+}
+
+/// Reads a server seed, refusing seeds of other key types.
+fn parse_host_seed(seed: &str) -> Result<nkeys::KeyPair> {
+    let seed = seed.trim();
+    if !seed.starts_with("SN") {
+        return Err(Error::new(ErrorKind::InvalidHostSeed));
+    }
+    nkeys::KeyPair::from_seed(seed).map_err(|e| Error::with_source(ErrorKind::InvalidHostSeed, e))
+}
+
+/// Parses one `key=value` label as given to `-l` or found in the
+/// environment.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidConfig`] when there is no `=` or the key is empty.
+pub fn parse_label(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.to_owned())),
+        _ => Err(Error::new(ErrorKind::InvalidConfig(format!(
+            "label `{text}` is not `key=value`: write labels as `-l key=value`"
+        )))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_seed_must_be_a_server_seed() {
+        let server = nkeys::KeyPair::new_server();
+        let seed = server.seed().unwrap();
+        let parsed = parse_host_seed(&seed).unwrap();
+        assert_eq!(parsed.public_key(), server.public_key());
+
+        let account = nkeys::KeyPair::new_account().seed().unwrap();
+        let err = parse_host_seed(&account).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::InvalidHostSeed);
+        assert!(err.to_string().contains("SN"), "{err}");
+
+        let err = parse_host_seed("SNnotaseed").unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::InvalidHostSeed);
+    }
+
+    #[test]
+    fn labels_parse() {
+        assert_eq!(parse_label("zone=eu").unwrap(), ("zone".into(), "eu".into()));
+        assert_eq!(parse_label("k=a=b").unwrap(), ("k".into(), "a=b".into()));
+        assert_eq!(parse_label("empty=").unwrap(), ("empty".into(), String::new()));
+        assert!(parse_label("novalue").is_err());
+        assert!(parse_label("=v").is_err());
+    }
+
+    #[test]
+    fn validation() {
+        assert!(HostConfig::default().validate().is_ok());
+        let bad = HostConfig {
+            lattice: "a.b".into(),
+            ..HostConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("lattice"));
+    }
+}

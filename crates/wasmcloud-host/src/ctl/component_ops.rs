@@ -1,0 +1,375 @@
+//! Component operations: `component.scale`, `component.update` and
+//! `component.auction`. Scale and update answer at once and do their work in
+//! a task of their own, announcing the outcome as `component_scaled` or
+//! `component_scale_failed`; operations on one component id apply in order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmcloud_control_interface::events::data::{ComponentScaleFailed, ComponentScaled, ComponentScaledClaims};
+use wasmcloud_control_interface::{
+    ComponentAuctionAck, ComponentAuctionRequest, ComponentId, CtlResponse, LatticeEvent, ScaleComponentCommand,
+    UpdateComponentCommand,
+};
+
+use super::{OpError, Reply, decode, done, reply};
+use crate::artifact;
+use crate::components::RunningComponent;
+use crate::host::HostCtx;
+use crate::store::StoredClaims;
+
+/// `component.scale`: checks the request, answers, scales in the background.
+pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+    let cmd: ScaleComponentCommand = decode(payload, "scale component")?;
+    check_id(&cmd.component_id)?;
+    if ctx.shutdown.is_requested() {
+        return Err(OpError(
+            "host is stopping: scale the component on another host".to_owned(),
+        ));
+    }
+    let mut message = String::new();
+    if let Some(running) = ctx.components.get(cmd.component_id.as_str()) {
+        let changes_ref = !cmd.component_ref.is_empty() && cmd.component_ref != running.image_ref;
+        if changes_ref && !cmd.allow_update && cmd.max_instances > 0 {
+            message = format!(
+                "component {} keeps running {}: set allow_update to move it to {}",
+                cmd.component_id, running.image_ref, cmd.component_ref
+            );
+        }
+    }
+    let ctx = Arc::clone(ctx);
+    tokio::spawn(async move { apply_scale(&ctx, cmd).await });
+    Ok(done(message))
+}
+
+/// `component.update`: answers, then swaps in the new reference in the
+/// background.
+pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+    let cmd: UpdateComponentCommand = decode(payload, "update component")?;
+    let id = &cmd.component_id;
+    let Some(running) = ctx.components.get(id.as_str()) else {
+        return Err(OpError(format!("component {id} not found")));
+    };
+    if running.image_ref == cmd.new_component_ref {
+        return Ok(done(format!(
+            "component {id} already updated to {}",
+            cmd.new_component_ref
+        )));
+    }
+    let message = format!(
+        "component {id} updating from {} to {}",
+        running.image_ref, cmd.new_component_ref
+    );
+    let ctx = Arc::clone(ctx);
+    tokio::spawn(async move { apply_update(&ctx, cmd).await });
+    Ok(done(message))
+}
+
+/// `component.auction`: bids only when every constraint matches a label and
+/// the component does not run here yet.
+pub(super) fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
+    let request: ComponentAuctionRequest = match decode(payload, "component auction") {
+        Ok(request) => request,
+        Err(e) => return reply::<()>(Err(e)),
+    };
+    if ctx.shutdown.is_requested()
+        || !ctx.labels.satisfy(&request.constraints)
+        || ctx.components.contains(request.component_id.as_str())
+    {
+        return Reply::Silent;
+    }
+    reply(Ok(CtlResponse::ok(ComponentAuctionAck {
+        component_ref: request.component_ref,
+        component_id: request.component_id,
+        host_id: ctx.identity.host_id.clone(),
+        constraints: request.constraints,
+    })))
+}
+
+/// Ids end up in subjects and bucket keys.
+fn check_id(id: &ComponentId) -> Result<(), OpError> {
+    if wasmcloud_control_interface::subject::is_valid_token(id.as_str()) {
+        Ok(())
+    } else {
+        Err(OpError(format!(
+            "component id `{id}` is not usable: use letters, digits, `-` and `_`"
+        )))
+    }
+}
+
+/// The scale semantics of the wire reference (§2.4).
+async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
+    let id = cmd.component_id.clone();
+    let lock = ctx.components.op_lock(&id);
+    let _serialised = lock.lock().await;
+    let annotations = cmd.annotations.clone().unwrap_or_default();
+    match (ctx.components.get(id.as_str()), cmd.max_instances) {
+        (None, 0) => {
+            let stopped = Outcome::stopped(&cmd.component_ref, annotations);
+            publish_scaled(ctx, &id, &stopped, None).await;
+        }
+        (Some(_), 0) => {
+            if let Some(running) = ctx.components.remove(id.as_str()) {
+                if let Some(permits) = &running.permits {
+                    permits.close();
+                }
+                let stopped = Outcome::stopped(&running.image_ref, annotations);
+                publish_scaled(ctx, &id, &stopped, running.component.claims()).await;
+                tracing::info!(component_id = %id, "component stopped");
+            }
+        }
+        (current, max_instances) => {
+            let update_ref = current
+                .as_ref()
+                .is_none_or(|c| cmd.allow_update && !cmd.component_ref.is_empty() && cmd.component_ref != c.image_ref);
+            let (image_ref, component) = match (&current, update_ref) {
+                (Some(running), false) => (running.image_ref.clone(), running.component.clone()),
+                _ => match load(ctx, &id, &cmd.component_ref).await {
+                    Ok(component) => (cmd.component_ref.clone(), component),
+                    Err(error) => {
+                        let failed = Outcome {
+                            image_ref: cmd.component_ref.clone(),
+                            max_instances,
+                            annotations,
+                        };
+                        publish_failed(
+                            ctx,
+                            &id,
+                            &failed,
+                            error,
+                            current.as_ref().and_then(|c| c.component.claims()),
+                        )
+                        .await;
+                        return;
+                    }
+                },
+            };
+            let running = RunningComponent {
+                image_ref: image_ref.clone(),
+                component,
+                max_instances,
+                permits: RunningComponent::permits_for(max_instances),
+                annotations: annotations.clone(),
+                config: cmd.config.clone(),
+                limits: cmd.component_limits.clone(),
+            };
+            install(ctx, &id, running, update_ref).await;
+            let outcome = Outcome {
+                image_ref,
+                max_instances,
+                annotations,
+            };
+            let claims = ctx.components.get(id.as_str());
+            publish_scaled(ctx, &id, &outcome, claims.as_ref().and_then(|c| c.component.claims())).await;
+        }
+    }
+}
+
+/// Swaps a running component for the one `cmd` names, keeping its scale.
+async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
+    let id = cmd.component_id.clone();
+    let lock = ctx.components.op_lock(&id);
+    let _serialised = lock.lock().await;
+    let Some(current) = ctx.components.get(id.as_str()) else {
+        tracing::warn!(component_id = %id, "component stopped before its update could apply");
+        return;
+    };
+    let annotations = cmd.annotations.clone().unwrap_or_else(|| current.annotations.clone());
+    let outcome = Outcome {
+        image_ref: cmd.new_component_ref.clone(),
+        max_instances: current.max_instances,
+        annotations,
+    };
+    match load(ctx, &id, &cmd.new_component_ref).await {
+        Ok(component) => {
+            let running = RunningComponent {
+                image_ref: cmd.new_component_ref.clone(),
+                component,
+                max_instances: current.max_instances,
+                // The same permits: requests in flight still count.
+                permits: current.permits.clone(),
+                annotations: outcome.annotations.clone(),
+                config: current.config.clone(),
+                limits: current.limits.clone(),
+            };
+            install(ctx, &id, running, true).await;
+            let claims = ctx.components.get(id.as_str());
+            publish_scaled(ctx, &id, &outcome, claims.as_ref().and_then(|c| c.component.claims())).await;
+            tracing::info!(component_id = %id, image_ref = %cmd.new_component_ref, "component updated");
+        }
+        Err(error) => publish_failed(ctx, &id, &outcome, error, current.component.claims()).await,
+    }
+}
+
+/// Fetches, verifies and compiles a component.
+async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcloud_runtime::Component, String> {
+    let limits = ctx.runtime.limits();
+    let max_components = usize::try_from(limits.max_components).unwrap_or(usize::MAX);
+    if !ctx.components.contains(id.as_str()) && ctx.components.list().len() >= max_components {
+        return Err(format!(
+            "this host already runs its maximum of {max_components} components: raise --max-components or scale on another host"
+        ));
+    }
+    let bytes = artifact::fetch(reference, ctx.config.allow_file_load, limits.max_component_size)
+        .await
+        .map_err(|e| e.to_string())?;
+    let runtime = ctx.runtime.clone();
+    let runtime_id = id.to_string();
+    tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))
+        .await
+        .map_err(|e| format!("loading the component failed unexpectedly: {e}"))?
+        .map_err(|e| error_chain(&e))
+}
+
+/// An error and its causes, `: `-joined.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Puts a loaded component in the table with its config, and records its
+/// spec and claims in the lattice buckets.
+async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new_ref: bool) {
+    let config = crate::host::resolve_config(ctx, &running.config).await;
+    running.component.set_config([config]);
+    let image_ref = running.image_ref.clone();
+    let claims = running.component.claims().map(stored_claims);
+    ctx.components.insert(id.clone(), running);
+    if new_ref {
+        let written = ctx
+            .store
+            .update_spec(id, |spec| {
+                spec.url.clone_from(&image_ref);
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(component_id = %id, error = %e, "cannot record the component spec");
+        }
+    }
+    if let Some(claims) = claims
+        && let Err(e) = ctx.store.put_claims(&claims).await
+    {
+        tracing::warn!(component_id = %id, error = %e, "cannot record the component claims");
+    }
+}
+
+/// The claims as the `CLAIMS_` bucket entry stores them.
+fn stored_claims(token: &wasmcloud_runtime::ComponentClaims) -> StoredClaims {
+    let meta = token.claims.metadata.clone().unwrap_or_default();
+    StoredClaims {
+        call_alias: Some(meta.call_alias.unwrap_or_default()),
+        issuer: token.claims.issuer.clone(),
+        name: meta.name.unwrap_or_default(),
+        revision: meta.rev.unwrap_or(0).to_string(),
+        subject: token.claims.subject.clone(),
+        tags: meta.tags.unwrap_or_default(),
+        version: meta.ver.unwrap_or_default(),
+        config_schema: None,
+    }
+}
+
+/// What a scale or update did, for its event.
+struct Outcome {
+    image_ref: String,
+    max_instances: u32,
+    annotations: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    fn stopped(image_ref: &str, annotations: BTreeMap<String, String>) -> Self {
+        Self {
+            image_ref: image_ref.to_owned(),
+            max_instances: 0,
+            annotations,
+        }
+    }
+}
+
+async fn publish_scaled(
+    ctx: &HostCtx,
+    id: &ComponentId,
+    outcome: &Outcome,
+    claims: Option<&wasmcloud_runtime::ComponentClaims>,
+) {
+    let event = ComponentScaled {
+        annotations: outcome.annotations.clone(),
+        claims: claims.map(event_claims),
+        component_id: id.clone(),
+        host_id: ctx.identity.host_id.clone(),
+        image_ref: outcome.image_ref.clone(),
+        max_instances: outcome.max_instances,
+        public_key: claims.map(|c| c.claims.subject.clone()),
+    };
+    ctx.events.publish(LatticeEvent::ComponentScaled(event)).await;
+}
+
+async fn publish_failed(
+    ctx: &HostCtx,
+    id: &ComponentId,
+    outcome: &Outcome,
+    error: String,
+    claims: Option<&wasmcloud_runtime::ComponentClaims>,
+) {
+    tracing::warn!(component_id = %id, image_ref = %outcome.image_ref, %error, "component scale failed");
+    let event = ComponentScaleFailed {
+        annotations: outcome.annotations.clone(),
+        component_id: id.clone(),
+        error,
+        host_id: ctx.identity.host_id.clone(),
+        image_ref: outcome.image_ref.clone(),
+        max_instances: outcome.max_instances,
+        public_key: claims.map(|c| c.claims.subject.clone()),
+    };
+    ctx.events.publish(LatticeEvent::ComponentScaleFailed(event)).await;
+}
+
+/// The claims part of `component_scaled`.
+fn event_claims(token: &wasmcloud_runtime::ComponentClaims) -> ComponentScaledClaims {
+    let meta = token.claims.metadata.clone().unwrap_or_default();
+    let validation = wascap::jwt::validate_token::<wascap::jwt::Component>(&token.jwt).unwrap_or_default();
+    ComponentScaledClaims {
+        call_alias: meta.call_alias,
+        expires_human: validation.expires_human,
+        issuer: token.claims.issuer.clone(),
+        name: meta.name,
+        not_before_human: validation.not_before_human,
+        revision: meta.rev,
+        tags: meta.tags,
+        version: meta.ver,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner cause")]
+    struct Inner;
+
+    #[test]
+    fn error_chains_join_causes() {
+        assert_eq!(error_chain(&Outer(Inner)), "outer: inner cause");
+    }
+
+    #[test]
+    fn ids_must_be_subject_tokens() {
+        assert!(check_id(&ComponentId::new("http-hello")).is_ok());
+        assert!(check_id(&ComponentId::new("a.b")).is_err());
+        assert!(check_id(&ComponentId::new("")).is_err());
+    }
+}

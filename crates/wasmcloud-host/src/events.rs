@@ -1,0 +1,105 @@
+//! Publishing lattice events: each [`LatticeEvent`] becomes a CloudEvent on
+//! `wasmbus.evt.{lattice}.{event_name}` with this host as its `source`.
+//! Publishing never fails the operation that caused it: a lost event is
+//! logged, the work it reports stands.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wasmcloud_control_interface::{Event, HostId, LatticeEvent, subject};
+
+/// Publishes this host's events on the lattice.
+#[derive(Debug, Clone)]
+pub(crate) struct Events {
+    nats: async_nats::Client,
+    lattice: String,
+    host_id: HostId,
+}
+
+impl Events {
+    pub(crate) fn new(nats: async_nats::Client, lattice: &str, host_id: HostId) -> Self {
+        Self {
+            nats,
+            lattice: lattice.to_owned(),
+            host_id,
+        }
+    }
+
+    /// Publishes `event`; failures are logged, not returned.
+    pub(crate) async fn publish(&self, event: LatticeEvent) {
+        let name = event.name().to_owned();
+        let subject = subject::event(&self.lattice, &name);
+        let event = Event::new(self.host_id.clone(), event_id(), rfc3339(SystemTime::now()), event);
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::warn!(event = %name, error = %e, "cannot encode event");
+                return;
+            }
+        };
+        if let Err(e) = self.nats.publish(subject, payload.into()).await {
+            tracing::warn!(event = %name, error = %e, "cannot publish event");
+        }
+    }
+}
+
+/// A fresh event id: a random UUID, as upstream's are.
+fn event_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Formats a time as RFC 3339 UTC with microseconds, e.g.
+/// `2024-05-01T12:00:00.000000Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date in the proleptic
+/// Gregorian calendar (Howard Hinnant's `civil_from_days`, for non-negative
+/// day counts).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        // 2024-02-29T23:59:59.5Z, a leap day.
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_500);
+        assert_eq!(rfc3339(t), "2024-02-29T23:59:59.500000Z");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(t), "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn event_ids_are_uuids() {
+        let id = event_id();
+        assert_eq!(id.len(), 36);
+        assert_ne!(id, event_id());
+    }
+}

@@ -1,0 +1,293 @@
+//! [`Host`]: starting a lattice member (NATS, buckets, runtime, control
+//! server, watchers, heartbeat) and stopping it gracefully. [`HostCtx`] is
+//! the shared context the control handlers and background tasks work on;
+//! each of its parts is a narrow type with one job.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use wasmcloud_control_interface::events::data::{HostStarted, HostStopped};
+use wasmcloud_control_interface::subject::CtlSubjects;
+use wasmcloud_control_interface::{ConfigName, HostId, LatticeEvent, Link, ProviderId};
+use wasmcloud_runtime::Runtime;
+
+use crate::components::Components;
+use crate::config::{DEFAULT_SHUTDOWN_TIMEOUT, HostConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Events;
+use crate::http_server::{HttpRoute, HttpServers};
+use crate::labels::Labels;
+use crate::providers::Providers;
+use crate::shutdown::Shutdown;
+use crate::state::LatticeState;
+use crate::store::LatticeStore;
+use crate::watcher::{self, Bucket};
+
+/// Who this host is.
+#[derive(Debug)]
+pub(crate) struct Identity {
+    pub(crate) host_id: HostId,
+    pub(crate) friendly_name: String,
+    pub(crate) version: String,
+    pub(crate) started: std::time::Instant,
+}
+
+/// What the control handlers and background tasks share.
+#[derive(Debug)]
+pub(crate) struct HostCtx {
+    pub(crate) identity: Identity,
+    pub(crate) config: HostConfig,
+    pub(crate) nats: async_nats::Client,
+    pub(crate) subjects: CtlSubjects,
+    pub(crate) events: Events,
+    pub(crate) labels: Labels,
+    pub(crate) store: LatticeStore,
+    pub(crate) state: LatticeState,
+    pub(crate) runtime: Runtime,
+    pub(crate) components: Arc<Components>,
+    pub(crate) providers: Providers,
+    pub(crate) http: HttpServers,
+    pub(crate) shutdown: Shutdown,
+}
+
+/// A running host. Dropping it does not stop it: call [`Host::stop`], or
+/// wait for a `host.stop` request with [`Host::stopped`].
+#[derive(Debug)]
+pub struct Host {
+    ctx: Arc<HostCtx>,
+}
+
+impl Host {
+    /// Connects to NATS, opens (creating if missing) the lattice buckets and
+    /// loads their state, subscribes to the control interface, announces
+    /// `host_started` and starts heartbeats.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidHostSeed`] or [`ErrorKind::InvalidConfig`] for
+    /// an unusable configuration, [`ErrorKind::Connect`] when NATS cannot be
+    /// reached, [`ErrorKind::Bucket`] when JetStream is unavailable,
+    /// [`ErrorKind::Subscribe`], [`ErrorKind::Runtime`] and
+    /// [`ErrorKind::AdminListener`].
+    pub async fn start(config: HostConfig) -> Result<Self> {
+        config.validate()?;
+        let key = config.host_key()?;
+        let host_id = HostId::new(key.public_key());
+        let admin = match config.http_admin {
+            Some(addr) => Some(crate::admin::bind(addr).await?),
+            None => None,
+        };
+        let nats = async_nats::ConnectOptions::new()
+            .name(format!("wasmcloud-host {host_id}"))
+            .connect(config.nats_url.as_str())
+            .await
+            .map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Connect {
+                        url: config.nats_url.clone(),
+                    },
+                    e,
+                )
+            })?;
+        let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
+        let runtime = Runtime::builder()
+            .limits(config.limits.clone())
+            .build()
+            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+        let ctx = Arc::new(HostCtx {
+            identity: Identity {
+                host_id: host_id.clone(),
+                friendly_name: crate::names::friendly_name(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                started: std::time::Instant::now(),
+            },
+            subjects: CtlSubjects::with_topic_prefix(&config.ctl_topic_prefix, &config.lattice),
+            events: Events::new(nats.clone(), &config.lattice, host_id.clone()),
+            labels: Labels::new(&config.labels),
+            nats,
+            store,
+            state: LatticeState::default(),
+            runtime,
+            components: Arc::new(Components::default()),
+            providers: Providers::default(),
+            http: HttpServers::default(),
+            shutdown: Shutdown::new(),
+            config,
+        });
+
+        let bucket_error = |bucket: &str, e: crate::store::StoreError| {
+            Error::with_source(
+                ErrorKind::Bucket {
+                    bucket: format!("{bucket}_{}", ctx.config.lattice),
+                },
+                e,
+            )
+        };
+        let data_watch = watcher::load(&ctx, Bucket::Data)
+            .await
+            .map_err(|e| bucket_error("LATTICEDATA", e))?;
+        let config_watch = watcher::load(&ctx, Bucket::Config)
+            .await
+            .map_err(|e| bucket_error("CONFIGDATA", e))?;
+        let subscribers = crate::ctl::subscribe(&ctx).await?;
+        // Make sure the subscriptions reached the server before announcing.
+        ctx.nats
+            .flush()
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Subscribe, e))?;
+
+        tokio::spawn(watcher::follow(Arc::clone(&ctx), Bucket::Data, data_watch));
+        tokio::spawn(watcher::follow(Arc::clone(&ctx), Bucket::Config, config_watch));
+        tokio::spawn(crate::ctl::serve(Arc::clone(&ctx), subscribers));
+        tokio::spawn(crate::heartbeat::run(Arc::clone(&ctx)));
+        let ready = Arc::new(AtomicBool::new(false));
+        if let Some(listener) = admin {
+            tokio::spawn(crate::admin::serve(
+                listener,
+                Arc::clone(&ready),
+                ctx.shutdown.requested(),
+            ));
+        }
+        tokio::spawn(supervise(Arc::clone(&ctx), Arc::clone(&ready)));
+
+        ctx.events
+            .publish(LatticeEvent::HostStarted(HostStarted {
+                friendly_name: ctx.identity.friendly_name.clone(),
+                labels: ctx.labels.snapshot(),
+                uptime_seconds: 0,
+                version: ctx.identity.version.clone(),
+            }))
+            .await;
+        ready.store(true, Ordering::Release);
+        tracing::info!(
+            host_id = %ctx.identity.host_id,
+            friendly_name = %ctx.identity.friendly_name,
+            lattice = %ctx.config.lattice,
+            "host started"
+        );
+        Ok(Self { ctx })
+    }
+
+    /// The host's public key (`N…`).
+    #[must_use]
+    pub fn id(&self) -> &HostId {
+        &self.ctx.identity.host_id
+    }
+
+    /// The host's friendly name.
+    #[must_use]
+    pub fn friendly_name(&self) -> &str {
+        &self.ctx.identity.friendly_name
+    }
+
+    /// The lattice the host belongs to.
+    #[must_use]
+    pub fn lattice(&self) -> &str {
+        &self.ctx.config.lattice
+    }
+
+    /// The merged `wasi:config/store` values of a running component, or
+    /// `None` when it does not run here.
+    #[must_use]
+    pub fn component_config(&self, component_id: &str) -> Option<Arc<BTreeMap<String, String>>> {
+        self.ctx.components.get(component_id).map(|c| c.component.config())
+    }
+
+    /// The HTTP routes the built-in http-server providers serve.
+    #[must_use]
+    pub fn http_routes(&self) -> Vec<HttpRoute> {
+        self.ctx.http.routes()
+    }
+
+    /// Stops the host: no new control requests or HTTP connections, in-flight
+    /// requests finish until `deadline` (default 10 s from now), then
+    /// `host_stopped` is announced. Returns once stopped.
+    pub async fn stop(&self, deadline: Option<Instant>) {
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_SHUTDOWN_TIMEOUT);
+        self.ctx.shutdown.request(deadline);
+        self.ctx.shutdown.wait_done().await;
+    }
+
+    /// Resolves once the host has stopped, whether through [`Host::stop`] or
+    /// a `host.stop` control request.
+    pub async fn stopped(&self) {
+        self.ctx.shutdown.wait_done().await;
+    }
+}
+
+/// Waits for a stop request and carries it out.
+async fn supervise(ctx: Arc<HostCtx>, ready: Arc<AtomicBool>) {
+    let deadline = ctx.shutdown.requested().wait().await;
+    ready.store(false, Ordering::Release);
+    tracing::info!(host_id = %ctx.identity.host_id, "host stopping");
+    let drain = deadline.saturating_duration_since(Instant::now());
+    ctx.http.stop_all(drain).await;
+    wait_for_components(&ctx, deadline).await;
+    ctx.events
+        .publish(LatticeEvent::HostStopped(HostStopped {
+            labels: ctx.labels.snapshot(),
+        }))
+        .await;
+    let flush = tokio::time::timeout(Duration::from_secs(2), ctx.nats.flush()).await;
+    if !matches!(flush, Ok(Ok(()))) {
+        tracing::warn!("could not flush the last events to NATS");
+    }
+    tracing::info!(host_id = %ctx.identity.host_id, "host stopped");
+    ctx.shutdown.mark_done();
+}
+
+/// Waits until no component has an invocation in flight, or the deadline.
+async fn wait_for_components(ctx: &HostCtx, deadline: Instant) {
+    for (id, running) in ctx.components.list() {
+        let Some(permits) = &running.permits else {
+            continue;
+        };
+        let all = running.max_instances;
+        match tokio::time::timeout_at(deadline, permits.acquire_many(all)).await {
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!(component_id = %id, "invocations still running at the shutdown deadline");
+                return;
+            }
+        }
+    }
+}
+
+/// The named configs merged in order, read from the bucket (so config put
+/// through another host a moment ago is seen), falling back to the watched
+/// copy when the bucket cannot be read.
+pub(crate) async fn resolve_config(ctx: &HostCtx, names: &[ConfigName]) -> BTreeMap<String, String> {
+    let mut merged = BTreeMap::new();
+    for name in names {
+        let values = match ctx.store.config(name).await {
+            Ok(values) => values,
+            Err(e) => {
+                tracing::warn!(config = %name, error = %e, "reading config from the watched copy");
+                ctx.state.config(name)
+            }
+        };
+        match values {
+            Some(values) => merged.extend(values),
+            None => tracing::warn!(config = %name, "named config not found; ignoring it"),
+        }
+    }
+    merged
+}
+
+/// Routes the http links of built-in provider `provider` as `links` say.
+pub(crate) async fn route_links(ctx: &HostCtx, provider: &ProviderId, links: &[Link]) {
+    let mut configs = Vec::new();
+    for link in links {
+        configs.push(resolve_config(ctx, &link.source_config).await);
+    }
+    ctx.http.reconcile(provider, links, |link| {
+        links
+            .iter()
+            .position(|l| l == link)
+            .and_then(|i| configs.get(i).cloned())
+            .unwrap_or_default()
+    });
+}

@@ -1,0 +1,152 @@
+//! One request through the ingress (the hot path): match the listener's
+//! routes, ask the host for the running component, wait for an instance
+//! permit, run the component's `wasi:http/incoming-handler`, and turn every
+//! failure into a response for this request alone (404 no route, 503 not
+//! running, 500 guest failure). No NATS, no global lock, no allocation on
+//! the success path beyond what hyper and the runtime need.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use wasmcloud_runtime::{ComponentId, ErrorKind, ResponseBody};
+
+use super::lookup::{ComponentLookup, ServeHandle};
+use super::routes::RouteSet;
+
+/// What every connection of one listener shares.
+pub(crate) struct Shared {
+    /// The listener's routes; written only when a link changes.
+    pub(crate) routes: RwLock<RouteSet>,
+    /// Where running components are found.
+    pub(crate) lookup: Arc<dyn ComponentLookup>,
+    /// The listener's own address as a `Host` value, for the rare request
+    /// that names no host (HTTP/1.0): `wasi:http` requires an authority.
+    pub(crate) local_host: HeaderValue,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("routes", &self.routes)
+            .field("local_host", &self.local_host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The upstream provider takes the authority from `X-Forwarded-Host` before
+/// `Host` when the request URI has none.
+const X_FORWARDED_HOST: &str = "x-forwarded-host";
+
+/// Serves one request. Never fails: errors become responses.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    mut request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let found = {
+        let routes = shared.routes.read().unwrap_or_else(PoisonError::into_inner);
+        let host = request
+            .uri()
+            .host()
+            .or_else(|| request.headers().get(HOST).and_then(|h| h.to_str().ok()));
+        routes
+            .route(request.uri().path(), host)
+            .map(|id| (id.clone(), shared.lookup.lookup(id.as_str())))
+    };
+    let (component_id, handle) = match found {
+        None => return Ok(text(StatusCode::NOT_FOUND, "no route for this request\n".into())),
+        Some((id, None)) => {
+            tracing::debug!(component_id = %id, "http request for a component that is not running");
+            return Ok(not_running(&id));
+        }
+        Some((id, Some(handle))) => (id, handle),
+    };
+    let ServeHandle { component, permits } = handle;
+    let _permit = match &permits {
+        None => None,
+        Some(permits) => match permits.acquire().await {
+            Ok(permit) => Some(permit),
+            // The host closes the semaphore when it stops the component.
+            Err(_closed) => return Ok(not_running(&component_id)),
+        },
+    };
+    fill_authority(&mut request, &shared.local_host);
+    match component.handle_hyper(request).await {
+        Ok(response) => Ok(response),
+        Err(err) => {
+            let status = match err.kind() {
+                ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            tracing::warn!(
+                component_id = %component_id,
+                status = status.as_u16(),
+                error = %error_chain(&err),
+                "http request failed in the component"
+            );
+            Ok(text(status, format!("{err}\n")))
+        }
+    }
+}
+
+/// Gives the request an authority `wasi:http` can use: a URI authority,
+/// else `X-Forwarded-Host` (as upstream), else `Host`, else the listener's
+/// address.
+fn fill_authority(request: &mut Request<Incoming>, local_host: &HeaderValue) {
+    if request.uri().authority().is_some() {
+        return;
+    }
+    if let Some(forwarded) = request.headers().get(X_FORWARDED_HOST).cloned() {
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(authority) = http::uri::Authority::try_from(forwarded.as_bytes()) {
+            parts.authority = Some(authority);
+            parts.scheme = Some(http::uri::Scheme::HTTP);
+            if parts.path_and_query.is_none() {
+                parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+            }
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+                return;
+            }
+        }
+    }
+    if !request.headers().contains_key(HOST) {
+        request.headers_mut().insert(HOST, local_host.clone());
+    }
+}
+
+fn not_running(id: &ComponentId) -> Response<ResponseBody> {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("component `{id}` is not running on this host\n"),
+    )
+}
+
+/// A short `text/plain` response.
+pub(crate) fn text(status: StatusCode, body: String) -> Response<ResponseBody> {
+    let body = Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// `error: cause: cause`, for one log line.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let _ = write!(line, ": {cause}");
+        source = cause.source();
+    }
+    line
+}

@@ -1,0 +1,163 @@
+//! The `wasmcloud` host binary: reads flags and environment variables
+//! (wasmCloud v1's names and defaults), sets up logging, starts a
+//! [`wasmcloud_host::Host`] and stops it gracefully on SIGINT, SIGTERM or a
+//! `host.stop` control request.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{ArgAction, Parser};
+use tracing_subscriber::EnvFilter;
+use wasmcloud_host::{DEFAULT_SHUTDOWN_TIMEOUT, Host, HostConfig, parse_label};
+
+/// Environment variables `WASMCLOUD_LABEL_<key>=<value>` add host labels.
+const LABEL_ENV_PREFIX: &str = "WASMCLOUD_LABEL_";
+
+#[derive(Debug, Parser)]
+#[command(name = "wasmcloud", version, about = "A wasmCloud-compatible WebAssembly host")]
+struct Args {
+    /// NATS server host
+    #[arg(long, env = "WASMCLOUD_NATS_HOST", default_value = "127.0.0.1")]
+    nats_host: String,
+    /// NATS server port
+    #[arg(long, env = "WASMCLOUD_NATS_PORT", default_value_t = 4222)]
+    nats_port: u16,
+    /// Lattice to join
+    #[arg(short = 'x', long, env = "WASMCLOUD_LATTICE", default_value = "default")]
+    lattice: String,
+    /// Server nkey seed (SN…) of the host; a fresh key when absent
+    #[arg(long, env = "WASMCLOUD_HOST_SEED", hide_env_values = true)]
+    host_seed: Option<String>,
+    /// Host label, repeatable: -l zone=eu (also WASMCLOUD_LABEL_<key>=<value>)
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+    /// JetStream domain of the lattice buckets
+    #[arg(long, env = "WASMCLOUD_JS_DOMAIN")]
+    js_domain: Option<String>,
+    /// Control topic prefix
+    #[arg(long, env = "WASMCLOUD_CTL_TOPIC_PREFIX", default_value = "wasmbus.ctl", hide = true)]
+    ctl_topic_prefix: String,
+    /// Allow loading components from file:// references
+    #[arg(long, env = "WASMCLOUD_ALLOW_FILE_LOAD")]
+    allow_file_load: bool,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it
+    #[arg(
+        long,
+        alias = "structured-log-level",
+        env = "WASMCLOUD_LOG_LEVEL",
+        default_value = "info"
+    )]
+    log_level: String,
+    /// Log JSON lines instead of text
+    #[arg(long, env = "WASMCLOUD_STRUCTURED_LOGGING_ENABLED")]
+    enable_structured_logging: bool,
+    /// Wall-clock budget of one invocation, in milliseconds
+    #[arg(long, env = "WASMCLOUD_MAX_EXECUTION_TIME_MS", default_value_t = 600_000)]
+    max_execution_time_ms: u64,
+    /// Linear memory cap of one component instance, in bytes
+    #[arg(long, env = "WASMCLOUD_MAX_LINEAR_MEMORY", default_value_t = 256 * 1024 * 1024)]
+    max_linear_memory_bytes: u64,
+    /// Largest component accepted, in bytes
+    #[arg(long, env = "WASMCLOUD_MAX_COMPONENT_SIZE", default_value_t = 50 * 1024 * 1024)]
+    max_component_size_bytes: usize,
+    /// Most component instances live at once
+    #[arg(long, env = "WASMCLOUD_MAX_COMPONENTS", default_value_t = 10_000)]
+    max_components: u32,
+    /// Seconds between heartbeats
+    #[arg(long, env = "WASMCLOUD_HEARTBEAT_INTERVAL", default_value_t = 30, hide = true)]
+    heartbeat_interval_seconds: u64,
+    /// Serve /livez and /readyz on this address, e.g. 127.0.0.1:8081
+    #[arg(long, env = "WASMCLOUD_HTTP_ADMIN")]
+    http_admin: Option<SocketAddr>,
+    /// Take part in component auctions
+    #[arg(long, env = "WASMCLOUD_COMPONENT_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    enable_component_auction: bool,
+    /// Take part in provider auctions
+    #[arg(long, env = "WASMCLOUD_PROVIDER_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    enable_provider_auction: bool,
+}
+
+impl Args {
+    fn host_config(self) -> Result<HostConfig> {
+        let mut labels = BTreeMap::new();
+        for (key, value) in std::env::vars() {
+            if let Some(label) = key.strip_prefix(LABEL_ENV_PREFIX)
+                && !label.is_empty()
+            {
+                labels.insert(label.to_owned(), value);
+            }
+        }
+        // Command-line labels win over the environment.
+        for text in &self.labels {
+            let (key, value) = parse_label(text)?;
+            labels.insert(key, value);
+        }
+        let mut config = HostConfig::new(format!("nats://{}:{}", self.nats_host, self.nats_port));
+        config.lattice = self.lattice;
+        config.host_seed = self.host_seed;
+        config.labels = labels;
+        config.js_domain = self.js_domain;
+        config.ctl_topic_prefix = self.ctl_topic_prefix;
+        config.allow_file_load = self.allow_file_load;
+        config.limits.max_execution_time = Duration::from_millis(self.max_execution_time_ms);
+        config.limits.max_linear_memory = self.max_linear_memory_bytes;
+        config.limits.max_component_size = self.max_component_size_bytes;
+        config.limits.max_components = self.max_components;
+        config.heartbeat_interval = Duration::from_secs(self.heartbeat_interval_seconds);
+        config.http_admin = self.http_admin;
+        config.enable_component_auction = self.enable_component_auction;
+        config.enable_provider_auction = self.enable_provider_auction;
+        Ok(config)
+    }
+}
+
+fn init_logging(level: &str, json: bool) -> Result<()> {
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) => EnvFilter::try_new(level).with_context(|| format!("invalid --log-level `{level}`"))?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signalled() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("cannot listen for ctrl-c")?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    init_logging(&args.log_level, args.enable_structured_logging)?;
+    let config = args.host_config()?;
+    let host = Host::start(config).await.context("cannot start the host")?;
+    tokio::select! {
+        () = host.stopped() => {}
+        signal = signalled() => {
+            signal?;
+            tracing::info!("signal received, stopping");
+            host.stop(Some(tokio::time::Instant::now() + DEFAULT_SHUTDOWN_TIMEOUT)).await;
+        }
+    }
+    Ok(())
+}

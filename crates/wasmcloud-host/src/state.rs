@@ -1,0 +1,204 @@
+//! The watched copy of the lattice buckets each host acts on: links by
+//! source and named config. Every host applies the same bucket changes
+//! in the same order, so link and config changes made through any host reach
+//! all of them; a restarted host rebuilds this from the buckets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use async_nats::jetstream::kv;
+use wasmcloud_control_interface::{ComponentId, ConfigName, ConfigValues, Link};
+
+use crate::store::{COMPONENT_PREFIX, ComponentSpec};
+
+/// One bucket entry as the state reads it: a put carries the value, a
+/// delete or purge carries `None`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) revision: u64,
+    pub(crate) value: Option<&'a [u8]>,
+}
+
+impl<'a> From<&'a kv::Entry> for EntryRef<'a> {
+    fn from(entry: &'a kv::Entry) -> Self {
+        Self {
+            key: &entry.key,
+            revision: entry.revision,
+            value: (entry.operation == kv::Operation::Put).then_some(&entry.value[..]),
+        }
+    }
+}
+
+/// What changed in the lattice state, for the parts of the host that react.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// The links from this source changed.
+    Links(ComponentId),
+    /// This named config was put or deleted.
+    Config(ConfigName),
+}
+
+/// A value with the bucket revision it came from, so an older value never
+/// replaces a newer one (the initial load and the watch may overlap).
+#[derive(Debug)]
+struct Versioned<T> {
+    revision: u64,
+    value: Option<T>,
+}
+
+#[derive(Debug)]
+struct Table<K, T> {
+    entries: RwLock<HashMap<K, Versioned<T>>>,
+}
+
+impl<K: std::hash::Hash + Eq, T> Default for Table<K, T> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, T: Clone> Table<K, T> {
+    /// Applies a put (`Some`) or delete (`None`); `false` when the entry is
+    /// older than what is held.
+    fn apply(&self, key: K, revision: u64, value: Option<T>) -> bool {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.get(&key).is_some_and(|held| held.revision >= revision) {
+            return false;
+        }
+        entries.insert(key, Versioned { revision, value });
+        true
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<T>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(key).and_then(|v| v.value.clone())
+    }
+}
+
+/// The lattice state as this host last saw it in the buckets.
+#[derive(Debug, Default)]
+pub(crate) struct LatticeState {
+    specs: Table<ComponentId, ComponentSpec>,
+    configs: Table<ConfigName, ConfigValues>,
+}
+
+impl LatticeState {
+    /// Applies one entry of `LATTICEDATA`; returns what changed.
+    pub(crate) fn apply_data(&self, entry: EntryRef<'_>) -> Option<Change> {
+        if let Some(id) = entry.key.strip_prefix(COMPONENT_PREFIX) {
+            let spec = if let Some(value) = entry.value {
+                match serde_json::from_slice::<ComponentSpec>(value) {
+                    Ok(spec) => Some(spec),
+                    Err(e) => {
+                        tracing::warn!(key = %entry.key, error = %e, "ignoring a component spec that does not decode");
+                        return None;
+                    }
+                }
+            } else {
+                None
+            };
+            let id = ComponentId::new(id);
+            let before = self.specs.get(&id).map(|s| s.links);
+            let after = spec.as_ref().map(|s| s.links.clone());
+            if self.specs.apply(id.clone(), entry.revision, spec) && before != after {
+                return Some(Change::Links(id));
+            }
+        }
+        // Claims are read from the bucket when asked for; `LINKDEF_*` and
+        // `REFMAP_*` are legacy and ignored.
+        None
+    }
+
+    /// Applies one entry of `CONFIGDATA`; returns what changed.
+    pub(crate) fn apply_config(&self, entry: EntryRef<'_>) -> Option<Change> {
+        let name = ConfigName::new(entry.key);
+        let values = if let Some(value) = entry.value {
+            match serde_json::from_slice::<ConfigValues>(value) {
+                Ok(values) => Some(values),
+                Err(e) => {
+                    // Secret references and foreign values are not config maps.
+                    tracing::debug!(key = %entry.key, error = %e, "config entry is not a string map");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        self.configs
+            .apply(name.clone(), entry.revision, values)
+            .then_some(Change::Config(name))
+    }
+
+    /// The links whose source is `source`.
+    pub(crate) fn links_from(&self, source: &ComponentId) -> Vec<Link> {
+        self.specs.get(source).map(|s| s.links).unwrap_or_default()
+    }
+
+    /// A named config, if known.
+    pub(crate) fn config(&self, name: &ConfigName) -> Option<ConfigValues> {
+        self.configs.get(name)
+    }
+
+    /// The named configs merged in order (later names win); names not found
+    /// contribute nothing.
+    pub(crate) fn merged_config(&self, names: &[ConfigName]) -> BTreeMap<String, String> {
+        let maps: Vec<ConfigValues> = names.iter().filter_map(|n| self.config(n)).collect();
+        crate::store::merge_configs(&maps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(key: &'a str, revision: u64, value: Option<&'a str>) -> EntryRef<'a> {
+        EntryRef {
+            key,
+            revision,
+            value: value.map(str::as_bytes),
+        }
+    }
+
+    const LINK: &str = r#"{"url":"u","links":[{"source_id":"p","target":"c","wit_namespace":"wasi","wit_package":"http","interfaces":["incoming-handler"]}]}"#;
+
+    #[test]
+    fn links_follow_the_bucket_and_ignore_stale_entries() {
+        let state = LatticeState::default();
+        assert_eq!(
+            state.apply_data(entry("COMPONENT_p", 2, Some(LINK))),
+            Some(Change::Links(ComponentId::new("p")))
+        );
+        assert_eq!(state.links_from(&ComponentId::new("p")).len(), 1);
+        // An older revision arriving late changes nothing.
+        assert_eq!(
+            state.apply_data(entry("COMPONENT_p", 1, Some(r#"{"url":"u","links":[]}"#))),
+            None
+        );
+        assert_eq!(state.links_from(&ComponentId::new("p")).len(), 1);
+        assert_eq!(
+            state.apply_data(entry("COMPONENT_p", 3, None)),
+            Some(Change::Links(ComponentId::new("p")))
+        );
+        assert!(state.links_from(&ComponentId::new("p")).is_empty());
+        assert_eq!(state.apply_data(entry("LINKDEF_legacy", 4, Some("{}"))), None);
+    }
+
+    #[test]
+    fn configs_merge_in_order() {
+        let state = LatticeState::default();
+        state.apply_config(entry("a", 1, Some(r#"{"k":"a","x":"1"}"#)));
+        state.apply_config(entry("b", 2, Some(r#"{"k":"b"}"#)));
+        let merged = state.merged_config(&[ConfigName::new("a"), ConfigName::new("b"), ConfigName::new("missing")]);
+        assert_eq!(merged["k"], "b");
+        assert_eq!(merged["x"], "1");
+        state.apply_config(entry("b", 3, None));
+        assert_eq!(state.config(&ConfigName::new("b")), None);
+    }
+}

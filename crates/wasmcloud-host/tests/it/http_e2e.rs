@@ -1,0 +1,118 @@
+//! End to end: the built-in http-server provider, a link, and a GET served
+//! by the hello component; stopping the provider stops serving.
+
+use std::time::Duration;
+
+use test_support::guests;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use wasmcloud_control_interface::{
+    ComponentId, ConfigName, ConfigValues, LatticeEvent, Link, ProviderId, ScaleComponentCommand, StartProviderCommand,
+};
+
+use crate::support::{Lattice, WAIT, data, file_ref, wait_event, wait_until};
+
+/// A plain HTTP/1.1 GET; returns the raw response.
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connecting to the ingress");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builtin_http_server_serves_a_linked_component() {
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    let client = &lattice.client;
+    let mut events = lattice.events().await;
+
+    let scale = ScaleComponentCommand {
+        component_ref: file_ref(guests::HELLO_HTTP),
+        component_id: ComponentId::new("hello"),
+        max_instances: 4,
+        host_id: host.id().clone(),
+        ..ScaleComponentCommand::default()
+    };
+    client.scale_component(&scale).await.unwrap();
+    wait_event(&mut events, "component_scaled", |e| match data(e) {
+        LatticeEvent::ComponentScaled(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await;
+
+    let start = StartProviderCommand {
+        provider_id: ProviderId::new("http-server"),
+        provider_ref: "wasmcloud+builtin://http-server".into(),
+        host_id: host.id().clone(),
+        ..StartProviderCommand::default()
+    };
+    client.start_provider(&start).await.unwrap();
+    let started = wait_event(&mut events, "provider_started", |e| match data(e) {
+        LatticeEvent::ProviderStarted(p) => Some(p.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(started.provider_id, "http-server");
+    assert_eq!(started.image_ref, "wasmcloud+builtin://http-server");
+    let err = client.start_provider(&start).await.unwrap_err();
+    assert_eq!(err.refusal(), Some("provider with that ID is already running"));
+    let inventory = client.get_host_inventory(host.id()).await.unwrap();
+    assert_eq!(inventory.providers.len(), 1);
+
+    let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
+    client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
+    let link = Link {
+        source_id: ComponentId::new("http-server"),
+        target: ComponentId::new("hello"),
+        wit_namespace: "wasi".into(),
+        wit_package: "http".into(),
+        interfaces: vec!["incoming-handler".into()],
+        source_config: vec![ConfigName::new("listen")],
+        ..Link::default()
+    };
+    client.put_link(&link).await.unwrap();
+    wait_until("the link being routed", || !host.http_routes().is_empty()).await;
+    let addr = host.http_routes()[0].address;
+
+    let response = get(addr, "/greet?x=1").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("hello from /greet?x=1\n"), "{response}");
+
+    client
+        .stop_provider(host.id(), &ProviderId::new("http-server"))
+        .await
+        .unwrap();
+    let stopped = wait_event(&mut events, "provider_stopped", |e| match data(e) {
+        LatticeEvent::ProviderStopped(p) => Some(p.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stopped.reason, "stop");
+    assert!(host.http_routes().is_empty());
+    let err = client
+        .stop_provider(host.id(), &ProviderId::new("http-server"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.refusal(), Some("provider with that ID is not running"));
+
+    // Only built-in providers exist so far.
+    let external = StartProviderCommand {
+        provider_id: ProviderId::new("kv"),
+        provider_ref: "ghcr.io/wasmcloud/keyvalue-redis:0.28.1".into(),
+        ..start
+    };
+    let err = client.start_provider(&external).await.unwrap_err();
+    assert!(
+        err.refusal().unwrap_or_default().contains("only built-in providers"),
+        "{err}"
+    );
+    host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
+        .await;
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the host: each test starts its own `nats-server`
+//! and drives one or two hosts through the control-interface client, as
+//! wash or wadm would.
+
+mod config_store;
+mod ctl_components;
+mod ctl_host;
+mod http_e2e;
+mod ingress;
+mod links;
+mod restart;
+mod support;

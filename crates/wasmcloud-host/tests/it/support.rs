@@ -1,0 +1,97 @@
+//! Shared test scaffolding: a lattice (NATS server + client), hosts with
+//! test-friendly configs, and bounded waits on events and conditions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use test_support::nats::NatsServer;
+use wasmcloud_control_interface::{Client, Event, EventStream, LatticeEvent};
+use wasmcloud_host::{Host, HostConfig};
+
+/// How long any one wait may take before the test fails. Generous: the
+/// first component compile on a loaded CI machine is slow.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A NATS server and a control client on it.
+pub struct Lattice {
+    pub nats: NatsServer,
+    pub client: Client,
+}
+
+impl Lattice {
+    pub async fn start() -> Self {
+        let nats = NatsServer::start();
+        let connection = async_nats::connect(nats.url()).await.expect("connecting to nats");
+        let client = Client::builder(connection)
+            .timeout(Duration::from_secs(10))
+            .auction_timeout(Duration::from_secs(1))
+            .build();
+        Self { nats, client }
+    }
+
+    /// A config for a host on this lattice: file loads allowed, a small
+    /// instance pool.
+    pub fn host_config(&self, labels: &[(&str, &str)]) -> HostConfig {
+        let mut config = HostConfig::new(self.nats.url());
+        config.allow_file_load = true;
+        config.limits.max_components = 20;
+        config.labels = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>();
+        config
+    }
+
+    pub async fn host(&self, labels: &[(&str, &str)]) -> Host {
+        Host::start(self.host_config(labels)).await.expect("host starts")
+    }
+
+    pub async fn events(&self) -> EventStream {
+        self.client.events(None).await.expect("subscribing to events")
+    }
+}
+
+/// Waits for the first event for which `pick` returns `Some`.
+pub async fn wait_event<T>(events: &mut EventStream, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            let event = events.next().await.expect("event stream ended").expect("event decodes");
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no {what} event within {WAIT:?}"))
+}
+
+/// Polls `condition` until it holds.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let held = tokio::time::timeout(WAIT, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    held.unwrap_or_else(|_| panic!("{what} did not happen within {WAIT:?}"));
+}
+
+/// A `file://` reference to a guest component.
+pub fn file_ref(path: &str) -> String {
+    format!("file://{path}")
+}
+
+/// The event's data, if it is of the kind `pick` extracts.
+pub fn data(event: &Event) -> &LatticeEvent {
+    &event.event
+}
+
+/// Sends a raw request and decodes the JSON reply.
+pub async fn raw_request(lattice: &Lattice, subject: String, payload: &'static [u8]) -> serde_json::Value {
+    let reply = tokio::time::timeout(WAIT, lattice.client.nats().request(subject, payload.into()))
+        .await
+        .expect("reply in time")
+        .expect("request answered");
+    serde_json::from_slice(&reply.payload).expect("reply is JSON")
+}
