@@ -23,6 +23,21 @@ async fn infinite_loop_is_stopped_by_the_deadline() {
     assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
 }
 
+#[tokio::test]
+async fn guest_parked_in_a_host_call_is_stopped_by_the_deadline() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_execution_time: Duration::from_millis(200),
+            ..test_limits()
+        })
+        .cache_dir(shared_cache_dir())
+        .build()
+        .unwrap();
+    let sleeper = runtime.load("sleeper", &guest(HTTP_LOOP)).unwrap();
+    let err = sleeper.handle_http(get("/sleep")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
+}
+
 // One thread only: the healthy request can run while the loop spins only
 // because the spinning guest yields to the executor on every epoch tick.
 #[tokio::test]
