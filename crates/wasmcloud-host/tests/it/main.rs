@@ -2,6 +2,7 @@
 //! and drives one or two hosts through the control-interface client, as
 //! wash or wadm would.
 
+mod binary;
 mod config_store;
 mod ctl_components;
 mod ctl_host;

@@ -1,0 +1,90 @@
+//! The `wasmcloud` binary: flags and env vars reach the host, a bad seed is
+//! refused clearly, the admin endpoint answers, and SIGTERM stops the host
+//! gracefully with `host_stopped` and exit code 0.
+
+use std::process::{Command, Stdio};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use wasmcloud_control_interface::LatticeEvent;
+
+use crate::support::{Lattice, WAIT, data, wait_event};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasmcloud");
+
+#[test]
+fn a_seed_of_the_wrong_kind_is_refused() {
+    let account_seed = nkeys::KeyPair::new_account().seed().unwrap();
+    let output = Command::new(BIN)
+        .args(["--nats-port", "1", "--host-seed", &account_seed])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("must start with `SN`"), "{stderr}");
+}
+
+/// Asks the admin endpoint for `path`; returns the status line and body.
+async fn admin_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_host_gracefully() {
+    let lattice = Lattice::start().await;
+    let mut events = lattice.events().await;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let seed = nkeys::KeyPair::new_server();
+    let mut child = Command::new(BIN)
+        .args(["--nats-port", &lattice.nats.port().to_string(), "-l", "zone=eu"])
+        .args(["--http-admin", &admin.to_string()])
+        .env("WASMCLOUD_HOST_SEED", seed.seed().unwrap())
+        .env("WASMCLOUD_LABEL_tier", "gold")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let started = wait_event(&mut events, "host_started", |e| match data(e) {
+        LatticeEvent::HostStarted(s) => Some((e.source.clone(), s.labels.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(started.0.as_str(), seed.public_key());
+    assert_eq!(started.1["zone"], "eu");
+    assert_eq!(started.1["tier"], "gold");
+
+    let live = admin_get(admin, "/livez").await;
+    assert!(
+        live.starts_with("HTTP/1.1 200") && live.ends_with(r#"{"status":"ok"}"#),
+        "{live}"
+    );
+    let ready = admin_get(admin, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopped = wait_event(&mut events, "host_stopped", |e| match data(e) {
+        LatticeEvent::HostStopped(_) => Some(e.source.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stopped.as_str(), seed.public_key());
+    let status = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || child.wait()))
+        .await
+        .expect("the host exits")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
