@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use wash::lattice::{ScaleRequest, validate_id};
+use wash::lattice::{ScaleRequest, resolve_reference, validate_id};
 use wasmcloud_control_interface::{ComponentId, ConfigName, HostId};
 
 use super::Output;
@@ -18,7 +18,7 @@ pub(crate) enum ScaleCommand {
 pub(crate) struct ScaleComponentArgs {
     /// The host to scale it on.
     host_id: String,
-    /// Where to load the component from: `file:///abs/path.wasm` or an OCI reference.
+    /// Where to load the component from: a local .wasm file, `file:///abs/path.wasm` or an OCI reference.
     component_ref: String,
     /// The component's lattice-unique ID.
     component_id: String,
@@ -42,7 +42,8 @@ pub(crate) struct ScaleComponentArgs {
 }
 
 pub(crate) fn run(cmd: ScaleCommand) -> anyhow::Result<Output> {
-    let ScaleCommand::Component(args) = cmd;
+    let ScaleCommand::Component(mut args) = cmd;
+    args.component_ref = resolve_reference(&args.component_ref);
     block_on(async move {
         validate_id("component", &args.component_id)?;
         let request = ScaleRequest {

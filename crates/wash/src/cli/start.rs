@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use wash::lattice::{ProviderStart, ScaleRequest, parse_key_values, validate_id};
+use wash::lattice::{ProviderStart, ScaleRequest, parse_key_values, resolve_reference, validate_id};
 use wasmcloud_control_interface::{ComponentId, ConfigName, HostId, ProviderId};
 
 use super::Output;
@@ -20,7 +20,7 @@ pub(crate) enum StartCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct StartComponentArgs {
-    /// Where to load the component from: `file:///abs/path.wasm` or an OCI reference.
+    /// Where to load the component from: a local .wasm file, `file:///abs/path.wasm` or an OCI reference.
     component_ref: String,
     /// The lattice-unique ID to run it under (letters, digits, `_`, `-`).
     component_id: String,
@@ -78,7 +78,8 @@ pub(crate) fn run(cmd: StartCommand) -> anyhow::Result<Output> {
     }
 }
 
-async fn start_component(args: StartComponentArgs) -> anyhow::Result<Output> {
+async fn start_component(mut args: StartComponentArgs) -> anyhow::Result<Output> {
+    args.component_ref = resolve_reference(&args.component_ref);
     validate_id("component", &args.component_id)?;
     let request = ScaleRequest {
         component_ref: args.component_ref.clone(),

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use wash::lattice::resolve_reference;
 use wasmcloud_control_interface::{ComponentId, HostId};
 
 use super::Output;
@@ -17,7 +18,7 @@ pub(crate) enum UpdateCommand {
 pub(crate) struct UpdateComponentArgs {
     /// The running component's ID.
     component_id: String,
-    /// The reference to load the new version from.
+    /// The reference to load the new version from (a local .wasm file, `file://…` or OCI).
     new_component_ref: String,
     /// The host it runs on [default: found from the inventories].
     #[arg(long)]
@@ -27,7 +28,8 @@ pub(crate) struct UpdateComponentArgs {
 }
 
 pub(crate) fn run(cmd: UpdateCommand) -> anyhow::Result<Output> {
-    let UpdateCommand::Component(args) = cmd;
+    let UpdateCommand::Component(mut args) = cmd;
+    args.new_component_ref = resolve_reference(&args.new_component_ref);
     block_on(async move {
         let lattice = args.conn.connect().await?;
         let host_id = args.host_id.map(HostId::new);

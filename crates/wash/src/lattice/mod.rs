@@ -60,6 +60,20 @@ impl ConnectionOptions {
     }
 }
 
+/// Turns a local path into the `file://` URL hosts load from; anything with
+/// a scheme (`file://`, `wasmcloud+builtin://`) or that is not an existing
+/// file (an OCI reference) is returned as given.
+pub fn resolve_reference(reference: &str) -> String {
+    let path = std::path::Path::new(reference);
+    if reference.contains("://") || !path.is_file() {
+        return reference.to_owned();
+    }
+    match std::fs::canonicalize(path) {
+        Ok(absolute) => format!("file://{}", absolute.display()),
+        Err(_) => reference.to_owned(),
+    }
+}
+
 /// A connected control-interface client plus what messages need to say where it points.
 #[derive(Debug, Clone)]
 pub struct Lattice {
@@ -257,5 +271,31 @@ impl Lattice {
             LatticeErrorKind::NotRunning,
             format!("{what} `{id}` is not running on {place}: see what runs with `wash get inventory`"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_files_become_file_urls_and_references_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("hello.wasm");
+        std::fs::write(&wasm, b"\0asm").unwrap();
+        let absolute = std::fs::canonicalize(&wasm).unwrap();
+        assert_eq!(
+            resolve_reference(wasm.to_str().unwrap()),
+            format!("file://{}", absolute.display())
+        );
+        assert_eq!(resolve_reference("file:///x.wasm"), "file:///x.wasm");
+        assert_eq!(
+            resolve_reference("ghcr.io/acme/hello:0.1.0"),
+            "ghcr.io/acme/hello:0.1.0"
+        );
+        assert_eq!(
+            resolve_reference("wasmcloud+builtin://http-server"),
+            "wasmcloud+builtin://http-server"
+        );
     }
 }
