@@ -7,6 +7,7 @@ mod help;
 mod inspect;
 mod keys;
 mod lattice;
+mod lattice_host;
 mod new;
 
 use std::path::Path;
