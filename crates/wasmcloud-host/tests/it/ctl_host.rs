@@ -24,6 +24,36 @@ async fn ping_inventory_and_labels() {
     assert!(inventory.components.is_empty());
     assert!(inventory.providers.is_empty());
 
+    // The reply as it is on the wire, with the per-run values masked.
+    let mut raw = raw_request(&lattice, client.subjects().host_get(host.id()), b"").await;
+    let response = &mut raw["response"];
+    for key in ["host_id", "friendly_name", "version", "uptime_human"] {
+        response[key] = serde_json::json!("<masked>");
+    }
+    response["uptime_seconds"] = serde_json::json!(0);
+    response["labels"] = serde_json::json!(response["labels"].as_object().unwrap().keys().collect::<Vec<_>>());
+    expect![[r#"
+        {
+          "message": "",
+          "response": {
+            "components": [],
+            "friendly_name": "<masked>",
+            "host_id": "<masked>",
+            "labels": [
+              "hostcore.arch",
+              "hostcore.os",
+              "hostcore.osfamily",
+              "zone"
+            ],
+            "providers": [],
+            "uptime_human": "<masked>",
+            "uptime_seconds": 0,
+            "version": "<masked>"
+          },
+          "success": true
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&raw).unwrap());
+
     let mut events = lattice.events().await;
     let message = client.put_label(host.id(), "tier", "gold").await.unwrap();
     assert_eq!(message, "successfully put label");
