@@ -84,27 +84,39 @@ pub(crate) fn run(only: &[String]) -> Result<()> {
         results.push((step.name, outcome, start.elapsed()));
     }
 
-    print_summary(&results);
+    println!("\n{}", summary(&results));
     match failed {
         Some(name) => bail!("ci failed at step `{name}`; rerun it alone with `cargo xtask ci {name}`"),
         None => Ok(()),
     }
 }
 
-fn print_summary(results: &[(&str, Outcome, Duration)]) {
-    let width = results.iter().map(|(name, ..)| name.len()).max().unwrap_or(4).max(4);
+/// The table printed at the end of every run, passed or failed.
+fn summary(results: &[(&str, Outcome, Duration)]) -> String {
+    use std::fmt::Write as _;
+
+    let width = results
+        .iter()
+        .map(|(name, ..)| name.len())
+        .max()
+        .unwrap_or(0)
+        .max("total".len());
     let total: Duration = results.iter().map(|(_, _, d)| *d).sum();
-    println!("\nci summary");
-    println!("{:<width$}  {:<7}  {:>8}  note", "step", "result", "time");
+    let mut out = String::from("ci summary\n");
+    let mut row = |name: &str, result: &str, time: &str, note: &str| {
+        let line = format!("{name:<width$}  {result:<7}  {time:>8}  {note}");
+        let _ = writeln!(out, "{}", line.trim_end());
+    };
+    row("step", "result", "time", "note");
     for (name, outcome, elapsed) in results {
-        let (result, time, note) = match outcome {
-            Outcome::Passed(note) => ("ok", seconds(*elapsed), note.clone().unwrap_or_default()),
-            Outcome::Failed(err) => ("FAILED", seconds(*elapsed), first_line(err)),
-            Outcome::NotRun => ("-", "-".to_owned(), "not run: an earlier step failed".to_owned()),
-        };
-        println!("{name:<width$}  {result:<7}  {time:>8}  {note}");
+        match outcome {
+            Outcome::Passed(note) => row(name, "ok", &seconds(*elapsed), note.as_deref().unwrap_or_default()),
+            Outcome::Failed(err) => row(name, "FAILED", &seconds(*elapsed), &first_line(err)),
+            Outcome::NotRun => row(name, "-", "-", "not run: an earlier step failed"),
+        }
     }
-    println!("{:<width$}  {:<7}  {:>8}", "total", "", seconds(total));
+    row("total", "", &seconds(total), "");
+    out
 }
 
 fn seconds(d: Duration) -> String {
@@ -158,5 +170,46 @@ fn test() -> StepResult {
     } else {
         cmd::run(&mut cmd("cargo", ["test", "--workspace", "--locked"]))?;
         Ok(Some("cargo test (install cargo-nextest for faster runs)".to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_lists_every_step_with_result_time_and_note() {
+        let results = [
+            ("prereqs", Outcome::Passed(None), Duration::from_millis(240)),
+            (
+                "test",
+                Outcome::Passed(Some("cargo-nextest + doctests".to_owned())),
+                Duration::from_secs(93),
+            ),
+            (
+                "clippy",
+                Outcome::Failed("`cargo clippy` failed (exit status: 101)\ncaused by".to_owned()),
+                Duration::from_millis(41_050),
+            ),
+            ("release", Outcome::NotRun, Duration::ZERO),
+        ];
+        expect_test::expect![[r#"
+            ci summary
+            step     result       time  note
+            prereqs  ok           0.2s
+            test     ok          93.0s  cargo-nextest + doctests
+            clippy   FAILED      41.0s  `cargo clippy` failed (exit status: 101)
+            release  -               -  not run: an earlier step failed
+            total               134.3s
+        "#]]
+        .assert_eq(&summary(&results));
+    }
+
+    #[test]
+    fn step_names_are_unique() {
+        let mut names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), STEPS.len());
     }
 }
