@@ -107,3 +107,24 @@ async fn config_put_reaches_a_running_component() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buckets_honour_the_jetstream_domain() {
+    let nats = test_support::nats::NatsServer::builder()
+        .jetstream_domain("core")
+        .start();
+    let connection = async_nats::connect(nats.url()).await.unwrap();
+    let client = wasmcloud_control_interface::Client::builder(connection)
+        .js_domain("core")
+        .build();
+    let mut config = wasmcloud_host::HostConfig::new(nats.url());
+    config.js_domain = Some("core".to_owned());
+    config.limits.max_components = 20;
+    let _host = wasmcloud_host::Host::start(config)
+        .await
+        .expect("host starts with a domain");
+
+    let name = ConfigName::new("app");
+    client.put_config(&name, &values(&[("k", "v")])).await.unwrap();
+    assert_eq!(client.get_config(&name).await.unwrap(), Some(values(&[("k", "v")])));
+}
