@@ -3,7 +3,8 @@
 //!
 //! Every `wasmcloud*.toml` is one build, so an example built two ways (kvcounter for wasip2
 //! and for wasip1 through the adapter) is checked both ways. Keys go to a scratch directory
-//! under the target dir, never to the developer's `~/.wash/keys`.
+//! under the target dir, never to the developer's `~/.wash/keys`. The Python example needs
+//! python3 with venv and pip: wash installs componentize-py into its cache on first use.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -76,7 +77,13 @@ fn build(wash: &Path, config: &Path, keys: &Path) -> Result<PathBuf> {
     eprintln!("$ {line}");
     let output = command.output().with_context(|| format!("could not start `{line}`"))?;
     if !output.status.success() {
-        bail!("`{line}` failed ({})", output.status);
+        // With `-o json` wash reports its error on stdout; say it here, or CI shows only the
+        // exit status (e.g. that python3 or pip is missing for a Python example).
+        let error = serde_json::from_slice::<Value>(&output.stdout)
+            .ok()
+            .and_then(|report| report["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+        bail!("`{line}` failed ({}): {error}", output.status);
     }
     let report: Value = serde_json::from_slice(&output.stdout).with_context(|| format!("`{line}` printed no JSON"))?;
     if report["built"] != true || report["signed"] != true {

@@ -53,11 +53,30 @@ fn componentize_py(stream: bool, progress: &mut dyn FnMut(&str)) -> Result<PathB
                 (`pip install componentize-py`)";
     let mut create = Command::new("python3");
     create.args(["-m", "venv"]).arg(&venv);
-    process::run(&mut create, stream, hint)?;
+    process::run(&mut create, stream, hint).map_err(|e| with_hint(e, hint))?;
     let mut install = Command::new(venv.join("bin").join("pip"));
     install.args(["install", "--quiet", COMPONENTIZE_PY]);
-    process::run(&mut install, stream, hint)?;
+    let pip_hint = "check that PyPI is reachable (or set PIP_INDEX_URL to a mirror), \
+                    or install componentize-py yourself (`pip install componentize-py`)";
+    process::run(&mut install, stream, hint).map_err(|e| with_hint(e, pip_hint))?;
     Ok(installed)
+}
+
+/// Adds what to do to a failed install step: its stderr alone (`No module
+/// named venv`, pip's resolver output) does not say.
+fn with_hint(err: BuildError, hint: &str) -> BuildError {
+    match err {
+        BuildError::CommandFailed {
+            command,
+            status,
+            stderr,
+        } => BuildError::CommandFailed {
+            command,
+            status,
+            stderr: format!("{}\n{hint}", stderr.trim_end()),
+        },
+        other => other,
+    }
 }
 
 /// Runs `componentize-py -d <wit> -w <world> componentize app -o <build>/<name>.wasm`.
