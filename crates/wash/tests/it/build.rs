@@ -272,3 +272,59 @@ fn a_custom_build_command_is_run_and_its_artifact_signed() {
     assert_eq!(claims["version"], "1.2.3");
     assert_eq!(claims["tags"], serde_json::json!(["t1"]));
 }
+
+/// Runs `wash build` on a copy of `examples/hello-python` with only `path_dir`
+/// on `PATH` and an empty tool cache, so componentize-py must be installed.
+#[cfg(unix)]
+fn build_python_with_path(path_dir: &Path) -> Run {
+    let work = tempfile::tempdir().unwrap();
+    copy_project(&examples_dir().join("hello-python"), work.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_wash"))
+        .arg("build")
+        .current_dir(work.path())
+        .env("WASH_KEYS", work.path())
+        .env("WASH_CACHE_DIR", work.path().join("cache"))
+        .env("PATH", path_dir)
+        .output()
+        .expect("wash runs");
+    Run {
+        success: output.status.success(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_python_project_without_python3_says_what_to_install() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = build_python_with_path(empty.path());
+    assert_failed(&run);
+    assert!(
+        run.stderr
+            .contains("error: python3 not found, install Python 3 (python3 with the venv module)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failing_componentize_py_install_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    // A python3 whose venv module is missing, as on Debian without python3-venv.
+    let bin = tempfile::tempdir().unwrap();
+    let python = bin.path().join("python3");
+    std::fs::write(&python, "#!/bin/sh\necho 'No module named venv' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = build_python_with_path(bin.path());
+    assert_failed(&run);
+    assert!(run.stderr.contains("No module named venv"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("install Python 3 (python3 with the venv module), or install componentize-py yourself"),
+        "{}",
+        run.stderr
+    );
+}
