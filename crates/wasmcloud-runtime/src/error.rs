@@ -54,7 +54,7 @@ pub enum ErrorKind {
     },
     /// The guest called an import that no host interface and no link satisfies.
     MissingLink {
-        /// The imported interface, e.g. `wasi:keyvalue/store@0.2.0-draft`.
+        /// The imported interface, e.g. `wasi:blobstore/blobstore@0.2.0-draft`.
         interface: String,
         /// The function the guest called.
         function: String,

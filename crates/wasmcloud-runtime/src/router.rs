@@ -1,5 +1,5 @@
 //! Imports the runtime cannot serve itself (capabilities such as
-//! `wasi:keyvalue/store`, calls to other components) are asked of an
+//! `wasi:blobstore/blobstore`, calls to other components) are asked of an
 //! [`ImportRouter`] that the embedder supplies; the host implements it with
 //! links and wRPC over NATS, which this crate knows nothing about.
 //!
@@ -40,7 +40,7 @@ pub enum Route {
 pub struct ImportCall<'a> {
     /// The calling component.
     pub component: &'a ComponentId,
-    /// The imported interface, e.g. `wasi:keyvalue/store@0.2.0-draft`.
+    /// The imported interface, e.g. `wasi:blobstore/blobstore@0.2.0-draft`.
     pub interface: &'a str,
     /// The function within the interface, e.g. `open`.
     pub function: &'a str,
