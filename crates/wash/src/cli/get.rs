@@ -63,20 +63,7 @@ pub(crate) fn run(cmd: GetCommand) -> anyhow::Result<Output> {
                     json!({ "success": true, "inventories": inventories }),
                 ))
             }
-            GetCommand::Links { conn } => {
-                let lattice = conn.connect().await?;
-                let links = lattice
-                    .client()
-                    .get_links()
-                    .await
-                    .map_err(|e| lattice.any_host_error(e))?;
-                let text = if links.is_empty() {
-                    "no links: add one with `wash link put`".to_owned()
-                } else {
-                    links_table(&links)
-                };
-                Ok(Output::new(text, json!({ "success": true, "links": links })))
-            }
+            GetCommand::Links { conn } => links(&conn).await,
             GetCommand::Claims { conn } => {
                 let lattice = conn.connect().await?;
                 let claims = lattice
@@ -156,7 +143,23 @@ pub(crate) fn inventory_text(inventory: &HostInventory) -> String {
     text
 }
 
-pub(crate) fn links_table(links: &[Link]) -> String {
+/// Every link in the lattice: `wash get links` and `wash link query`.
+pub(crate) async fn links(conn: &CliConnectionOpts) -> anyhow::Result<Output> {
+    let lattice = conn.connect().await?;
+    let links = lattice
+        .client()
+        .get_links()
+        .await
+        .map_err(|e| lattice.any_host_error(e))?;
+    let text = if links.is_empty() {
+        "no links: add one with `wash link put`".to_owned()
+    } else {
+        links_table(&links)
+    };
+    Ok(Output::new(text, json!({ "success": true, "links": links })))
+}
+
+fn links_table(links: &[Link]) -> String {
     let rows: Vec<[String; 4]> = links
         .iter()
         .map(|l| {

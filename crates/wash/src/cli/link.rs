@@ -7,7 +7,6 @@ use wasmcloud_control_interface::{ComponentId, ConfigName, Link, LinkName};
 
 use super::Output;
 use super::conn::{CliConnectionOpts, block_on};
-use super::get::links_table;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LinkCommand {
@@ -125,20 +124,7 @@ pub(crate) fn run(cmd: LinkCommand) -> anyhow::Result<Output> {
                     }),
                 ))
             }
-            LinkCommand::Query { conn } => {
-                let lattice = conn.connect().await?;
-                let links = lattice
-                    .client()
-                    .get_links()
-                    .await
-                    .map_err(|e| lattice.any_host_error(e))?;
-                let text = if links.is_empty() {
-                    "no links: add one with `wash link put`".to_owned()
-                } else {
-                    links_table(&links)
-                };
-                Ok(Output::new(text, json!({ "success": true, "links": links })))
-            }
+            LinkCommand::Query { conn } => super::get::links(&conn).await,
         }
     })
 }
