@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use wascap::wasm::SignOptions;
+use wash::build::sign::{account_key_name, key_file_name};
 use wash::keys::{KeyType, key_pair_from_arg};
 
 use super::Output;
@@ -138,31 +139,4 @@ fn file_stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "component".to_string())
-}
-
-/// The account key is per person, like upstream wash: `<user>_account.nk`.
-fn account_key_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .map(|u| key_file_name(&u))
-        .unwrap_or_else(|_| "user".to_string())
-}
-
-/// Names become file names; anything but alphanumerics, `-` and `_` becomes `_`.
-fn key_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "component".to_string()
-    } else {
-        cleaned.to_lowercase()
-    }
 }
