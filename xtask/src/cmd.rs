@@ -82,3 +82,13 @@ pub(crate) fn on_path(program: &str) -> Option<PathBuf> {
 pub(crate) fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR` and cargo config.
+pub(crate) fn target_dir() -> Result<PathBuf> {
+    let text = read(&mut cmd("cargo", ["metadata", "--format-version", "1", "--no-deps"]))?;
+    let metadata: serde_json::Value = serde_json::from_str(&text).context("cargo metadata printed no JSON")?;
+    let dir = metadata["target_directory"]
+        .as_str()
+        .context("cargo metadata printed no target_directory")?;
+    Ok(PathBuf::from(dir))
+}

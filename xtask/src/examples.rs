@@ -5,6 +5,10 @@
 //! and for wasip1 through the adapter) is checked both ways. Keys go to a scratch directory
 //! under the target dir, never to the developer's `~/.wash/keys`. The Python example needs
 //! python3 with venv and pip: wash installs componentize-py into its cache on first use.
+//!
+//! Then every build runs on a real host and its HTTP answers are checked: see [`serve`].
+
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,7 +20,7 @@ use crate::cmd::{self, cmd};
 
 pub(crate) fn run() -> Result<Option<String>> {
     cmd::run(&mut cmd("cargo", ["build", "--locked", "--quiet", "-p", "wash"]))?;
-    let target_dir = target_dir()?;
+    let target_dir = cmd::target_dir()?;
     let wash = target_dir
         .join("debug")
         .join(format!("wash{}", std::env::consts::EXE_SUFFIX));
@@ -31,12 +35,18 @@ pub(crate) fn run() -> Result<Option<String>> {
         bail!("no wasmcloud*.toml under examples/: the examples step has nothing to build");
     }
     let mut built = Vec::new();
+    let mut components = Vec::new();
     for config in &configs {
         let component = build(&wash, config, &keys)?;
         check_signed_component(&wash, &component)?;
         built.push(config.display().to_string());
+        components.push(serve::Built {
+            config: config.clone(),
+            component,
+        });
     }
-    Ok(Some(format!("{} builds: {}", built.len(), built.join(", "))))
+    let served = serve::run(&wash, &target_dir, &components)?;
+    Ok(Some(format!("{} builds: {}; {served}", built.len(), built.join(", "))))
 }
 
 /// Every `examples/*/wasmcloud*.toml`, sorted.
@@ -109,14 +119,4 @@ fn check_signed_component(wash: &Path, component: &Path) -> Result<()> {
     }
     eprintln!("ok: {} is a signed component", component.display());
     Ok(())
-}
-
-/// Cargo's target directory, honouring `CARGO_TARGET_DIR` and cargo config.
-fn target_dir() -> Result<PathBuf> {
-    let text = cmd::read(&mut cmd("cargo", ["metadata", "--format-version", "1", "--no-deps"]))?;
-    let metadata: Value = serde_json::from_str(&text).context("cargo metadata printed no JSON")?;
-    let dir = metadata["target_directory"]
-        .as_str()
-        .context("cargo metadata printed no target_directory")?;
-    Ok(PathBuf::from(dir))
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use crate::cmd::{self, cmd};
 
 pub(crate) fn run() -> Result<()> {
-    let target_dir = target_dir()?;
+    let target_dir = cmd::target_dir()?;
     let scratch = target_dir.join("tour");
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
@@ -133,14 +133,4 @@ impl Tour {
 
 fn print_output(stdout: &[u8], stderr: &[u8]) {
     eprint!("{}{}", String::from_utf8_lossy(stdout), String::from_utf8_lossy(stderr));
-}
-
-/// Cargo's target directory, honouring `CARGO_TARGET_DIR` and config.
-fn target_dir() -> Result<PathBuf> {
-    let metadata = cmd::read(&mut cmd("cargo", ["metadata", "--format-version", "1", "--no-deps"]))?;
-    let metadata: serde_json::Value = serde_json::from_str(&metadata).context("parsing cargo metadata")?;
-    let dir = metadata["target_directory"]
-        .as_str()
-        .context("cargo metadata printed no target_directory")?;
-    Ok(PathBuf::from(dir))
 }
