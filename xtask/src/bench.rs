@@ -37,13 +37,16 @@ pub(crate) struct Options {
     pub(crate) seconds: u32,
     /// Skip the `wasmcloud` host (NATS) measurements.
     pub(crate) no_host: bool,
+    /// Use the release binaries already built.
+    pub(crate) no_build: bool,
 }
 
 impl Options {
-    pub(crate) fn new(quick: bool, no_host: bool) -> Self {
+    pub(crate) fn new(quick: bool, no_host: bool, no_build: bool) -> Self {
         Self {
             seconds: if quick { 3 } else { 10 },
             no_host,
+            no_build,
         }
     }
 }
@@ -75,19 +78,21 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let version = wasmtime_version(&root)?;
     // The longest step: start it first, it builds while the rest is built.
     let mut wasmtime_install = start_wasmtime_install(&target, &version)?;
-    cmd::run(&mut cmd::cmd(
-        "cargo",
-        [
-            "build",
-            "--release",
-            "-p",
-            "wasmcloud-host",
-            "--bin",
-            "wasmcloud",
-            "--example",
-            "ingress_bench",
-        ],
-    ))?;
+    if !options.no_build {
+        cmd::run(&mut cmd::cmd(
+            "cargo",
+            [
+                "build",
+                "--release",
+                "-p",
+                "wasmcloud-host",
+                "--bin",
+                "wasmcloud",
+                "--example",
+                "ingress_bench",
+            ],
+        ))?;
+    }
     let wasm = build_guest(&root, &target)?;
     let wasmtime = match wasmtime_install.take() {
         Some(mut child) => {
@@ -233,9 +238,10 @@ fn get_status(addr: SocketAddr) -> Option<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     write!(stream, "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut head = [0_u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+    // Read it all: closing early would fail the guest's body write.
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    std::str::from_utf8(response.get(9..12)?).ok()?.parse().ok()
 }
 
 /// Polls `GET /` until it answers 200; returns when it did.
@@ -394,7 +400,7 @@ fn bench_wasmtime(bin: &Path, wasm: &Path, wrk: &Path, options: Options) -> Resu
     let port = free_port()?;
     let started = Instant::now();
     let child = Command::new(bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
         .arg(wasm)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -36,7 +36,8 @@ COMMANDS:
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
-    bench [--quick] [--no-host]   HTTP hello through the built-in ingress and the wasmcloud host vs
+    bench [--quick] [--no-host] [--no-build]
+                                  HTTP hello through the built-in ingress and the wasmcloud host vs
                                   `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS
     adr new <TITLE>               create the next architecture decision record from adr/template.md
     rfc new <TITLE>               create the next RFC from rfcs/template.md
@@ -103,7 +104,7 @@ fn run() -> Result<()> {
             release::run(&level, execute)
         }
         "bench" => {
-            let options = bench::Options::new(args.flag("--quick"), args.flag("--no-host"));
+            let options = bench::Options::new(args.flag("--quick"), args.flag("--no-host"), args.flag("--no-build"));
             args.finish()?;
             bench::run(options)
         }
