@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use wasmcloud_control_interface::subject::{DEFAULT_LATTICE, DEFAULT_TOPIC_PREFIX};
@@ -48,6 +49,9 @@ pub struct HostConfig {
     pub enable_provider_auction: bool,
     /// Whether `wasmcloud+builtin://http-server` may be started.
     pub enable_builtin_http_server: bool,
+    /// Where compiled components are cached across restarts (keyed by
+    /// content and engine); no cache when `None`.
+    pub compile_cache_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -66,6 +70,7 @@ impl Default for HostConfig {
             enable_component_auction: true,
             enable_provider_auction: true,
             enable_builtin_http_server: true,
+            compile_cache_dir: None,
         }
     }
 }

@@ -93,10 +93,11 @@ impl Host {
                 )
             })?;
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
-        let runtime = Runtime::builder()
-            .limits(config.limits.clone())
-            .build()
-            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+        let mut runtime = Runtime::builder().limits(config.limits.clone());
+        if let Some(dir) = &config.compile_cache_dir {
+            runtime = runtime.cache_dir(dir);
+        }
+        let runtime = runtime.build().map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
         let ctx = Arc::new(HostCtx {
             identity: Identity {
                 host_id: host_id.clone(),

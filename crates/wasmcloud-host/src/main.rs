@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -74,6 +75,13 @@ struct Args {
     /// Take part in component auctions
     #[arg(long, env = "WASMCLOUD_COMPONENT_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
     enable_component_auction: bool,
+    /// Cache compiled components here, so a restart or a re-scale skips compilation
+    /// [default: <temp dir>/wasmcloud-compile-cache]
+    #[arg(long, env = "WASMCLOUD_COMPILE_CACHE_DIR", value_name = "DIR")]
+    compile_cache_dir: Option<PathBuf>,
+    /// Compile every component afresh instead of using the compile cache
+    #[arg(long, env = "WASMCLOUD_NO_COMPILE_CACHE", conflicts_with = "compile_cache_dir")]
+    no_compile_cache: bool,
     /// Take part in provider auctions
     #[arg(long, env = "WASMCLOUD_PROVIDER_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
     enable_provider_auction: bool,
@@ -109,6 +117,10 @@ impl Args {
         config.http_admin = self.http_admin;
         config.enable_component_auction = self.enable_component_auction;
         config.enable_provider_auction = self.enable_provider_auction;
+        config.compile_cache_dir = (!self.no_compile_cache).then(|| {
+            self.compile_cache_dir
+                .unwrap_or_else(|| std::env::temp_dir().join("wasmcloud-compile-cache"))
+        });
         Ok(config)
     }
 }

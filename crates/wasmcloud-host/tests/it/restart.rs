@@ -1,5 +1,6 @@
 //! A host restarted against the same NATS rebuilds links, config and claims
-//! from the lattice buckets.
+//! from the lattice buckets, and finds its compiled components in the compile
+//! cache.
 
 use std::time::Duration;
 
@@ -7,6 +8,8 @@ use test_support::guests;
 use wasmcloud_control_interface::{
     ComponentId, ConfigName, ConfigValues, LatticeEvent, Link, ProviderId, ScaleComponentCommand, StartProviderCommand,
 };
+
+use wasmcloud_host::Host;
 
 use crate::support::{Lattice, data, file_ref, wait_event, wait_until};
 
@@ -102,4 +105,47 @@ async fn a_restarted_host_rebuilds_its_state_from_the_buckets() {
             .any(|r| r.component_id == "hello" && r.address.port() != 0)
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_with_a_compile_cache_stores_compiled_components_for_the_next_start() {
+    let lattice = Lattice::start().await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut config = lattice.host_config(&[]);
+    config.compile_cache_dir = Some(cache.path().to_path_buf());
+    let host = Host::start(config).await.expect("host starts");
+    let mut events = lattice.events().await;
+    let hello = file_ref(guests::HELLO_HTTP);
+    lattice
+        .client
+        .scale_component(&ScaleComponentCommand {
+            component_ref: hello,
+            component_id: ComponentId::new("hello"),
+            max_instances: 1,
+            host_id: host.id().clone(),
+            ..ScaleComponentCommand::default()
+        })
+        .await
+        .unwrap();
+    wait_event(&mut events, "component_scaled", |e| match data(e) {
+        LatticeEvent::ComponentScaled(s) if s.component_id.as_str() == "hello" => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // The runtime keeps one compiled artifact per component and engine, under
+    // a folder named after the engine's compatibility hash.
+    let compiled: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .flat_map(|engine_dir| std::fs::read_dir(engine_dir.path()).into_iter().flatten())
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm"))
+        .collect();
+    assert_eq!(
+        compiled.len(),
+        1,
+        "expected one compiled component in {}",
+        cache.path().display()
+    );
 }
