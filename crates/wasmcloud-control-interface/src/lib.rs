@@ -48,7 +48,7 @@ mod id;
 pub mod subject;
 pub mod types;
 
-pub use client::{Client, ClientBuilder, DEFAULT_AUCTION_TIMEOUT, DEFAULT_TIMEOUT, EventStream};
+pub use client::{Client, ClientBuilder, DEFAULT_AUCTION_TIMEOUT, DEFAULT_TIMEOUT, EventStream, sync_with_server};
 pub use error::{Error, ErrorKind};
 pub use events::{CloudEvent, Event, EventType, LatticeEvent};
 pub use id::{ComponentId, ConfigName, HostId, LinkName, ProviderId};

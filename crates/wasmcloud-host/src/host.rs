@@ -80,6 +80,13 @@ impl Host {
             Some(addr) => Some(crate::admin::bind(addr).await?),
             None => None,
         };
+        // Creating the engine (reserving the instance pool) needs no NATS:
+        // it runs on a blocking thread while the host connects.
+        let mut runtime = Runtime::builder().limits(config.limits.clone());
+        if let Some(dir) = &config.compile_cache_dir {
+            runtime = runtime.cache_dir(dir);
+        }
+        let runtime = tokio::task::spawn_blocking(move || runtime.build());
         let nats = async_nats::ConnectOptions::new()
             .name(format!("wasmcloud-host {host_id}"))
             .connect(config.nats_url.as_str())
@@ -93,11 +100,10 @@ impl Host {
                 )
             })?;
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
-        let mut runtime = Runtime::builder().limits(config.limits.clone());
-        if let Some(dir) = &config.compile_cache_dir {
-            runtime = runtime.cache_dir(dir);
-        }
-        let runtime = runtime.build().map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+        let runtime = runtime
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?
+            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
         let ctx = Arc::new(HostCtx {
             identity: Identity {
                 host_id: host_id.clone(),
@@ -127,16 +133,22 @@ impl Host {
                 e,
             )
         };
-        let data_watch = watcher::load(&ctx, Bucket::Data)
-            .await
-            .map_err(|e| bucket_error("LATTICEDATA", e))?;
-        let config_watch = watcher::load(&ctx, Bucket::Config)
-            .await
-            .map_err(|e| bucket_error("CONFIGDATA", e))?;
-        let subscribers = crate::ctl::subscribe(&ctx).await?;
-        // Make sure the subscriptions reached the server before announcing.
-        ctx.nats
-            .flush()
+        let (data_watch, config_watch, subscribers) = tokio::try_join!(
+            async {
+                watcher::load(&ctx, Bucket::Data)
+                    .await
+                    .map_err(|e| bucket_error("LATTICEDATA", e))
+            },
+            async {
+                watcher::load(&ctx, Bucket::Config)
+                    .await
+                    .map_err(|e| bucket_error("CONFIGDATA", e))
+            },
+            crate::ctl::subscribe(&ctx),
+        )?;
+        // Announce only once the server has the subscriptions: a client
+        // that sees `host_started` must find the host listening.
+        wasmcloud_control_interface::sync_with_server(&ctx.nats, Duration::from_secs(10))
             .await
             .map_err(|e| Error::with_source(ErrorKind::Subscribe, e))?;
 

@@ -163,8 +163,10 @@ impl LatticeStore {
             None => jetstream::new(nats),
         };
         js.set_timeout(Duration::from_secs(5));
-        let data = open_bucket(&js, format!("LATTICEDATA_{lattice}")).await?;
-        let config = open_bucket(&js, format!("CONFIGDATA_{lattice}")).await?;
+        let (data, config) = tokio::try_join!(
+            open_bucket(&js, format!("LATTICEDATA_{lattice}")),
+            open_bucket(&js, format!("CONFIGDATA_{lattice}")),
+        )?;
         Ok(Self { data, config })
     }
 

@@ -163,22 +163,14 @@ impl Client {
     }
 
     /// Waits until the server has processed everything this connection sent
-    /// so far, e.g. subscriptions. `flush` only empties the socket buffer;
-    /// this needs a server round trip that works even with echo off, so it
-    /// requests a fresh inbox nobody listens on and waits for the server's
-    /// "no responders" answer, which the server sends only after reading
-    /// every earlier operation of this connection.
+    /// so far (see [`sync_with_server`]).
     async fn sync_with_server(&self, subject: &str) -> Result<(), Error> {
-        let probe = self.nats.new_inbox();
-        let request = async_nats::Request::new().timeout(Some(self.timeout));
-        match self.nats.send_request(probe, request).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.kind() {
-                RequestErrorKind::NoResponders => Ok(()),
-                RequestErrorKind::TimedOut => Err(Error::timeout(subject, self.timeout)),
-                _ => Err(Error::transport(subject, "server round trip", e)),
-            },
-        }
+        sync_with_server(&self.nats, self.timeout)
+            .await
+            .map_err(|e| match e.kind() {
+                RequestErrorKind::TimedOut => Error::timeout(subject, self.timeout),
+                _ => Error::transport(subject, "server round trip", e),
+            })
     }
 
     /// Sends one request and returns the raw reply.
@@ -291,5 +283,27 @@ fn token<'a>(operation: &str, what: &str, value: &'a str) -> Result<&'a str, Err
         Ok(value)
     } else {
         Err(Error::invalid_token(operation, what, value))
+    }
+}
+
+/// Waits until the NATS server has processed everything `nats` sent so far,
+/// e.g. its subscriptions, so that another connection can now reach them.
+/// `flush` only empties the socket buffer; this needs a server round trip
+/// that works even with echo off, so it requests a fresh inbox nobody
+/// listens on and waits for the server's "no responders" answer, which the
+/// server sends only after reading every earlier operation of the
+/// connection.
+///
+/// # Errors
+///
+/// The request's error when the server does not answer within `timeout` or
+/// the connection fails.
+pub async fn sync_with_server(nats: &async_nats::Client, timeout: Duration) -> Result<(), async_nats::RequestError> {
+    let probe = nats.new_inbox();
+    let request = async_nats::Request::new().timeout(Some(timeout));
+    match nats.send_request(probe, request).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(e),
     }
 }
