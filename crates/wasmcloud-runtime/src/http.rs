@@ -67,9 +67,12 @@ impl Component {
             .map_err(|e| Error::wasmtime(ErrorKind::InvalidRequest, e))?;
 
         // The guest runs in its own task so it can keep writing the body
-        // after the response head has been handed back.
+        // after the response head has been handed back. It reports how it
+        // ended on `outcome`; once the head is out nobody listens, and the
+        // task logs a failure itself.
         let component_id = self.id().clone();
-        let task = tokio::spawn(async move {
+        let (outcome_tx, mut outcome) = tokio::sync::oneshot::channel::<Result<()>>();
+        tokio::spawn(async move {
             // The epoch callback stops guests running wasm; this timeout also
             // stops one parked in a host call that never completes.
             let run = tokio::time::timeout(budget, async {
@@ -84,35 +87,35 @@ impl Component {
                     .map_err(|e| (e, ErrorKind::Trap))
             })
             .await;
-            match run {
+            let ended = match run {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err((err, otherwise))) => Err(classify(err, store.data(), otherwise)),
                 Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
+            };
+            if let Err(Err(err)) = outcome_tx.send(ended) {
+                log_after_head(&component_id, &err);
             }
         });
 
         match receiver.await {
             Ok(Ok(response)) => {
                 // The head is out; a failure while streaming the body can
-                // only be logged (the client sees the body end early).
-                tokio::spawn(async move {
-                    if let Ok(Err(err)) = task.await {
-                        tracing::warn!(
-                            component_id = %component_id,
-                            error = %err,
-                            "component failed after sending the response head"
-                        );
-                    }
-                });
+                // only be logged (the client sees the body end early). One
+                // that came before the channel closed is logged here.
+                outcome.close();
+                if let Ok(Err(err)) = outcome.try_recv() {
+                    log_after_head(self.id(), &err);
+                }
                 Ok(response)
             }
             Ok(Err(code)) => Err(Error::with_source(ErrorKind::ErrorResponse, code)),
             // The guest dropped the outparam without setting it: its task
             // says why.
-            Err(_) => match task.await {
+            Err(_) => match outcome.await {
                 Ok(Ok(())) => Err(Error::new(ErrorKind::NoResponse)),
                 Ok(Err(err)) => Err(err),
-                Err(join) => Err(Error::with_source(ErrorKind::Trap, join)),
+                // The task ended without reporting: it panicked.
+                Err(_) => Err(Error::new(ErrorKind::Trap)),
             },
         }
     }
@@ -135,4 +138,14 @@ impl Component {
         let request = request.map(|body| body.map_err(wasmtime_wasi_http::p2::hyper_request_error));
         self.handle_http(request).await
     }
+}
+
+/// A guest that failed after its response head went out: the client sees
+/// the body end early, the log says why.
+fn log_after_head(component_id: &crate::id::ComponentId, err: &Error) {
+    tracing::warn!(
+        component_id = %component_id,
+        error = %err,
+        "component failed after sending the response head"
+    );
 }
