@@ -228,11 +228,15 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<B
 
     let built = !options.sign_only;
     if built {
+        // componentize-py makes a component whatever `wasm_target` says.
+        let target = match (&project.config.language, &project.config.component.build_command) {
+            (Language::Python, None) => "component".to_string(),
+            _ => project.config.component.wasm_target.to_string(),
+        };
         progress(&format!(
-            "building {} ({}, {})",
+            "building {} ({}, {target})",
             project.name,
             language_name(&project.config.language),
-            project.config.component.wasm_target
         ));
         let output = run_toolchain(&project, progress)?;
         make_component(&project, &output, &unsigned)?;
