@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use super::{Options, Report, Server, free_port, measure, rss_kib, wait_200};
+use super::{Options, Report, Server, free_port, measure, rss_kib, wait_200, wait_status};
 use crate::cmd::on_path;
 
 const LATTICE: &str = "xtask-bench";
@@ -142,6 +142,10 @@ pub(super) fn bench_host(
         child: Command::new(host_bin)
             .args(["--nats-host", "127.0.0.1", "--nats-port", &nats_port.to_string()])
             .args(["--lattice", LATTICE, "--allow-file-load", "--log-level", "warn"])
+            // A fresh compile cache: the first scale compiles, the second
+            // finds the compiled component on disk.
+            .arg("--compile-cache-dir")
+            .arg(store.join("compile-cache"))
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", host_bin.display()))?,
@@ -177,15 +181,26 @@ pub(super) fn bench_host(
                 "source_config": ["xtask-bench-listen"], "target_config": []}),
     )?;
     let wasm = wasm.canonicalize()?;
-    let scaled = Instant::now();
-    client.ctl(
-        &format!("component.scale.{host_id}"),
-        &json!({"component_ref": format!("file://{}", wasm.display()), "component_id": "hello",
-                "host_id": host_id, "count": 1000, "config": []}),
-    )?;
+    let scale = |client: &mut Nats, count: u32| {
+        client.ctl(
+            &format!("component.scale.{host_id}"),
+            &json!({"component_ref": format!("file://{}", wasm.display()), "component_id": "hello",
+                    "host_id": host_id, "count": count, "config": []}),
+        )
+    };
     host.addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let first = wait_200(host.addr, &mut host.child)?;
-    report.first_200 = Some(("scale request → first 200".into(), first - scaled));
+    for cache in ["cold", "warm"] {
+        let scaled = Instant::now();
+        scale(&mut client, 1000)?;
+        let first = wait_200(host.addr, &mut host.child)?;
+        report
+            .first_200
+            .push((format!("scale → first 200, {cache} compile cache"), first - scaled));
+        if cache == "cold" {
+            scale(&mut client, 0)?;
+            wait_status(host.addr, 503, &mut host.child)?;
+        }
+    }
     report.idle_rss_kib = rss_kib(host.child.id());
     measure(&host, wrk, options, &mut report)?;
     drop(host);
