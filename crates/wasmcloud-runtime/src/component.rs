@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
@@ -14,6 +14,7 @@ use crate::claims::ComponentClaims;
 use crate::error::{Error, ErrorKind};
 use crate::host::config::{self, ConfigValues};
 use crate::id::ComponentId;
+use crate::limits::{ComponentLimits, InvocationLimits};
 use crate::router::MissingLink;
 use crate::runtime::Runtime;
 use crate::store::{self, Ctx, StoreSpec};
@@ -39,7 +40,15 @@ struct Inner {
     loaded: Loaded,
     /// `Some` when the component exports `wasi:http/incoming-handler`.
     proxy_pre: Option<ProxyPre<Ctx>>,
-    config: RwLock<ConfigValues>,
+    /// What the next invocation gets; read once per invocation.
+    settings: RwLock<Settings>,
+}
+
+/// The parts of a component the host may change while it runs.
+#[derive(Debug, Clone)]
+struct Settings {
+    config: ConfigValues,
+    limits: ComponentLimits,
 }
 
 impl std::fmt::Debug for Inner {
@@ -73,7 +82,10 @@ impl Component {
             inner: Arc::new(Inner {
                 loaded,
                 proxy_pre,
-                config: RwLock::new(ConfigValues::default()),
+                settings: RwLock::new(Settings {
+                    config: ConfigValues::default(),
+                    limits: ComponentLimits::default(),
+                }),
             }),
         }
     }
@@ -126,23 +138,40 @@ impl Component {
         V: Into<String>,
     {
         let merged = Arc::new(config::merge(maps));
-        *self
-            .inner
-            .config
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = merged;
+        self.write_settings().config = merged;
     }
 
     /// The merged `wasi:config/store` values in force.
     #[must_use]
     pub fn config(&self) -> Arc<BTreeMap<String, String>> {
-        Arc::clone(
-            &self
-                .inner
-                .config
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        Arc::clone(&self.read_settings().config)
+    }
+
+    /// Narrows the runtime's limits for this component's later invocations
+    /// (wasmCloud's `component_limits`); invocations already running keep
+    /// theirs.
+    pub fn set_limits(&self, limits: ComponentLimits) {
+        self.write_settings().limits = limits;
+    }
+
+    /// The component's own limits, as last set.
+    #[must_use]
+    pub fn limits(&self) -> ComponentLimits {
+        self.read_settings().limits
+    }
+
+    fn read_settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_settings(&self) -> std::sync::RwLockWriteGuard<'_, Settings> {
+        self.inner
+            .settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn proxy_pre(&self) -> Option<&ProxyPre<Ctx>> {
@@ -153,20 +182,26 @@ impl Component {
         &self.inner.loaded.runtime
     }
 
-    /// A fresh store for one invocation, with the deadline starting now.
-    pub(crate) fn new_store(&self) -> Store<Ctx> {
+    /// A fresh store for one invocation, with the deadline starting now,
+    /// and the invocation's wall-clock budget.
+    pub(crate) fn new_store(&self) -> (Store<Ctx>, Duration) {
         let runtime = self.runtime();
-        let limits = runtime.limits();
-        store::new_store(
+        let (config, limits) = {
+            let settings = self.read_settings();
+            (Arc::clone(&settings.config), settings.limits)
+        };
+        let limits = InvocationLimits::new(runtime.limits(), limits);
+        let store = store::new_store(
             runtime.engine(),
             StoreSpec {
                 component_id: self.id().clone(),
-                config: self.config(),
+                config,
                 keyvalue: Arc::clone(runtime.keyvalue()),
                 max_memory: limits.max_linear_memory,
                 deadline: Instant::now() + limits.max_execution_time,
             },
-        )
+        );
+        (store, limits.max_execution_time)
     }
 }
 

@@ -52,8 +52,7 @@ impl Component {
             Some("http") | None => Scheme::Http,
             Some(other) => Scheme::Other(other.to_string()),
         };
-        let budget = self.runtime().limits().max_execution_time;
-        let mut store = self.new_store();
+        let (mut store, budget) = self.new_store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()

@@ -38,6 +38,6 @@ pub use engine::Allocator;
 pub use error::{Error, ErrorKind, Result};
 pub use http::{HttpErrorCode, ResponseBody};
 pub use id::ComponentId;
-pub use limits::Limits;
+pub use limits::{ComponentLimits, Limits};
 pub use router::{ImportCall, ImportRouter, InvokeError, InvokeFuture, NoLinks, Route};
 pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};

@@ -36,6 +36,39 @@ impl Default for Limits {
     }
 }
 
+/// Limits for one component, tighter than the runtime's [`Limits`]: what
+/// wasmCloud's `component_limits` (`max_memory_limit`, `max_execution_time`)
+/// ask for when a component is scaled. A value above the runtime's limit
+/// changes nothing: the runtime's limit is the ceiling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComponentLimits {
+    /// Cap on the linear memory of one instance of this component.
+    pub max_linear_memory: Option<u64>,
+    /// Wall-clock budget of one invocation of this component.
+    pub max_execution_time: Option<Duration>,
+}
+
+/// What one invocation runs under: the runtime's limits narrowed by the
+/// component's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InvocationLimits {
+    pub(crate) max_linear_memory: u64,
+    pub(crate) max_execution_time: Duration,
+}
+
+impl InvocationLimits {
+    pub(crate) fn new(runtime: &Limits, component: ComponentLimits) -> Self {
+        Self {
+            max_linear_memory: component
+                .max_linear_memory
+                .map_or(runtime.max_linear_memory, |m| m.min(runtime.max_linear_memory)),
+            max_execution_time: component
+                .max_execution_time
+                .map_or(runtime.max_execution_time, |t| t.min(runtime.max_execution_time)),
+        }
+    }
+}
+
 /// Enforces the linear-memory cap of one store and remembers whether the cap
 /// was hit, so a trap that follows (a guest allocator aborting on a failed
 /// `memory.grow`) is reported as [`crate::ErrorKind::MemoryLimitExceeded`]
@@ -92,6 +125,35 @@ mod tests {
         assert_eq!(limits.max_component_size, 50 << 20);
         assert_eq!(limits.max_components, 10_000);
         assert_eq!(limits.max_core_instances_per_component, 30);
+    }
+
+    #[test]
+    fn component_limits_only_tighten() {
+        let runtime = Limits {
+            max_execution_time: Duration::from_secs(10),
+            max_linear_memory: 1000,
+            ..Limits::default()
+        };
+        let none = InvocationLimits::new(&runtime, ComponentLimits::default());
+        assert_eq!(none.max_execution_time, Duration::from_secs(10));
+        assert_eq!(none.max_linear_memory, 1000);
+        let tighter = InvocationLimits::new(
+            &runtime,
+            ComponentLimits {
+                max_linear_memory: Some(10),
+                max_execution_time: Some(Duration::from_millis(5)),
+            },
+        );
+        assert_eq!(tighter.max_execution_time, Duration::from_millis(5));
+        assert_eq!(tighter.max_linear_memory, 10);
+        let looser = InvocationLimits::new(
+            &runtime,
+            ComponentLimits {
+                max_linear_memory: Some(1 << 40),
+                max_execution_time: Some(Duration::from_secs(3600)),
+            },
+        );
+        assert_eq!(looser, none);
     }
 
     #[test]

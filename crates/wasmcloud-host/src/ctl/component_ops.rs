@@ -5,12 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmcloud_control_interface::events::data::{ComponentScaleFailed, ComponentScaled, ComponentScaledClaims};
 use wasmcloud_control_interface::{
     ComponentAuctionAck, ComponentAuctionRequest, ComponentId, CtlResponse, LatticeEvent, ScaleComponentCommand,
     UpdateComponentCommand,
 };
+
+use wasmcloud_runtime::ComponentLimits;
 
 use super::{OpError, Reply, decode, done, reply};
 use crate::artifact;
@@ -27,16 +30,19 @@ pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()
             "host is stopping: scale the component on another host".to_owned(),
         ));
     }
-    let mut message = String::new();
+    let mut warnings = Vec::new();
     if let Some(running) = ctx.components.get(cmd.component_id.as_str()) {
         let changes_ref = !cmd.component_ref.is_empty() && cmd.component_ref != running.image_ref;
         if changes_ref && !cmd.allow_update && cmd.max_instances > 0 {
-            message = format!(
+            warnings.push(format!(
                 "component {} keeps running {}: set allow_update to move it to {}",
                 cmd.component_id, running.image_ref, cmd.component_ref
-            );
+            ));
         }
     }
+    // As upstream, a limit that does not parse is ignored; the reply says so.
+    warnings.extend(component_limits(cmd.component_limits.as_ref()).1);
+    let message = warnings.join("; ");
     let ctx = Arc::clone(ctx);
     tokio::spawn(async move { apply_scale(&ctx, cmd).await });
     Ok(done(message))
@@ -201,6 +207,34 @@ async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
     }
 }
 
+/// The `component_limits` of a scale request (`max_memory_limit` in bytes,
+/// `max_execution_time` in milliseconds), and a message for each value that
+/// is ignored because it does not parse or is not a known key.
+fn component_limits(limits: Option<&BTreeMap<String, String>>) -> (ComponentLimits, Vec<String>) {
+    let mut parsed = ComponentLimits::default();
+    let mut ignored = Vec::new();
+    for (key, value) in limits.into_iter().flatten() {
+        match key.as_str() {
+            "max_memory_limit" => match value.trim().parse::<u64>() {
+                Ok(bytes) => parsed.max_linear_memory = Some(bytes),
+                Err(_) => ignored.push(format!(
+                    "component_limits.max_memory_limit `{value}` ignored: give a number of bytes, e.g. \"67108864\""
+                )),
+            },
+            "max_execution_time" => match value.trim().parse::<u64>() {
+                Ok(ms) => parsed.max_execution_time = Some(Duration::from_millis(ms)),
+                Err(_) => ignored.push(format!(
+                    "component_limits.max_execution_time `{value}` ignored: give a number of milliseconds, e.g. \"5000\""
+                )),
+            },
+            other => ignored.push(format!(
+                "component_limits.{other} ignored: the known limits are max_memory_limit and max_execution_time"
+            )),
+        }
+    }
+    (parsed, ignored)
+}
+
 /// Fetches, verifies and compiles a component.
 async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcloud_runtime::Component, String> {
     let limits = ctx.runtime.limits();
@@ -241,6 +275,9 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new_ref: bool) {
     let config = crate::host::resolve_config(ctx, &running.config).await;
     running.component.set_config([config]);
+    running
+        .component
+        .set_limits(component_limits(running.limits.as_ref()).0);
     let image_ref = running.image_ref.clone();
     let claims = running.component.claims().map(stored_claims);
     ctx.components.insert(id.clone(), running);
@@ -364,6 +401,36 @@ mod tests {
     #[test]
     fn error_chains_join_causes() {
         assert_eq!(error_chain(&Outer(Inner)), "outer: inner cause");
+    }
+
+    #[test]
+    fn component_limits_parse_or_say_why_not() {
+        let (limits, ignored) = component_limits(None);
+        assert_eq!(limits, ComponentLimits::default());
+        assert!(ignored.is_empty());
+
+        let asked = BTreeMap::from([
+            ("max_memory_limit".to_owned(), "1048576".to_owned()),
+            ("max_execution_time".to_owned(), " 250 ".to_owned()),
+        ]);
+        let (limits, ignored) = component_limits(Some(&asked));
+        assert_eq!(limits.max_linear_memory, Some(1 << 20));
+        assert_eq!(limits.max_execution_time, Some(Duration::from_millis(250)));
+        assert!(ignored.is_empty());
+
+        let bad = BTreeMap::from([
+            ("max_memory_limit".to_owned(), "64MiB".to_owned()),
+            ("max_cpu".to_owned(), "2".to_owned()),
+        ]);
+        let (limits, ignored) = component_limits(Some(&bad));
+        assert_eq!(limits, ComponentLimits::default());
+        expect_test::expect![[r#"
+            [
+                "component_limits.max_cpu ignored: the known limits are max_memory_limit and max_execution_time",
+                "component_limits.max_memory_limit `64MiB` ignored: give a number of bytes, e.g. \"67108864\"",
+            ]
+        "#]]
+        .assert_debug_eq(&ignored);
     }
 
     #[test]

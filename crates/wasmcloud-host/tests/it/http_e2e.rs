@@ -116,3 +116,64 @@ async fn builtin_http_server_serves_a_linked_component() {
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
         .await;
 }
+
+/// `component_limits` in a scale request narrow the host's limits for that
+/// component: the looping guest is stopped after its own 150 ms, far below
+/// the host's 10-minute default, and a limit that does not parse is named in
+/// the reply and ignored, as upstream ignores it.
+#[tokio::test(flavor = "multi_thread")]
+async fn component_limits_of_a_scale_request_apply_to_that_component() {
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    let client = &lattice.client;
+    let mut events = lattice.events().await;
+
+    let scale = ScaleComponentCommand {
+        component_ref: file_ref(guests::HTTP_LOOP),
+        component_id: ComponentId::new("spin"),
+        max_instances: 1,
+        host_id: host.id().clone(),
+        component_limits: Some(
+            [("max_execution_time", "150"), ("max_memory_limit", "lots")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+        ),
+        ..ScaleComponentCommand::default()
+    };
+    let message = client.scale_component(&scale).await.unwrap();
+    assert!(
+        message.contains("component_limits.max_memory_limit `lots` ignored"),
+        "{message}"
+    );
+    wait_event(&mut events, "component_scaled", |e| match data(e) {
+        LatticeEvent::ComponentScaled(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await;
+    let start = StartProviderCommand {
+        provider_id: ProviderId::new("http-server"),
+        provider_ref: "wasmcloud+builtin://http-server".into(),
+        host_id: host.id().clone(),
+        ..StartProviderCommand::default()
+    };
+    client.start_provider(&start).await.unwrap();
+    let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
+    client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
+    let link = Link {
+        source_id: ComponentId::new("http-server"),
+        target: ComponentId::new("spin"),
+        wit_namespace: "wasi".into(),
+        wit_package: "http".into(),
+        interfaces: vec!["incoming-handler".into()],
+        source_config: vec![ConfigName::new("listen")],
+        ..Link::default()
+    };
+    client.put_link(&link).await.unwrap();
+    wait_until("the link being routed", || !host.http_routes().is_empty()).await;
+
+    let response = get(host.http_routes()[0].address, "/").await;
+    assert!(response.starts_with("HTTP/1.1 500"), "{response}");
+    assert!(response.contains("deadline"), "{response}");
+    host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
+        .await;
+}

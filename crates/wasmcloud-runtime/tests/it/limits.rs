@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use test_support::guests::{HELLO_HTTP, HTTP_LOOP, HTTP_MEMHOG};
-use wasmcloud_runtime::{Allocator, ErrorKind, Limits, Runtime};
+use wasmcloud_runtime::{Allocator, ComponentLimits, ErrorKind, Limits, Runtime};
 
 use crate::{body_text, get, guest, runtime, shared_cache_dir, test_limits};
 
@@ -114,4 +114,35 @@ async fn impossible_pool_falls_back_and_still_serves() {
     let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
     let response = hello.handle_http(get("/fallback")).await.unwrap();
     assert_eq!(body_text(response).await, "hello from /fallback\n");
+}
+
+/// A component's own limits (wasmCloud's `component_limits`) narrow the
+/// runtime's 30 s deadline and 64 MiB cap, for that component only and for
+/// as long as they are set.
+#[tokio::test]
+async fn component_limits_narrow_the_runtimes_for_that_component() {
+    let runtime = runtime();
+    let spin = runtime.load("spin-limited", &guest(HTTP_LOOP)).unwrap();
+    spin.set_limits(ComponentLimits {
+        max_execution_time: Some(Duration::from_millis(100)),
+        ..ComponentLimits::default()
+    });
+    let err = spin.handle_http(get("/")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
+
+    let hello = runtime.load("hello-limited", &guest(HELLO_HTTP)).unwrap();
+    let other = runtime.load("hello-other", &guest(HELLO_HTTP)).unwrap();
+    // One 64 KiB page: less than the guest's initial memory.
+    hello.set_limits(ComponentLimits {
+        max_linear_memory: Some(64 << 10),
+        ..ComponentLimits::default()
+    });
+    let err = hello.handle_http(get("/")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::MemoryLimitExceeded, "{err:?}");
+    let response = other.handle_http(get("/other")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /other\n");
+
+    hello.set_limits(ComponentLimits::default());
+    let response = hello.handle_http(get("/again")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /again\n");
 }
