@@ -61,16 +61,11 @@ pub(super) fn run(wash: &Path, target_dir: &Path, builds: &[Built]) -> Result<St
 
     let nats = Nats::start(&scratch.join("nats"))?;
     let mut served = Vec::new();
-    let mut skipped = Vec::new();
     let mut kvcounter_answers: Vec<(String, Vec<Answer>)> = Vec::new();
     for build in builds {
         let id = component_id(&build.config)?;
         let example = example_name(&build.config)?;
-        let Some(checks) = checks_for(&example)? else {
-            eprintln!("skip: {} is not run on a host ({})", build.config.display(), NOT_SERVED);
-            skipped.push(id);
-            continue;
-        };
+        let checks = checks_for(&example)?;
         let lattice = format!("xtask-examples-{}-{id}", std::process::id());
         let wash = Wash {
             binary: wash.to_path_buf(),
@@ -96,11 +91,7 @@ pub(super) fn run(wash: &Path, target_dir: &Path, builds: &[Built]) -> Result<St
         }
     }
     drop(nats);
-    let mut summary = format!("served over HTTP: {}", served.join(", "));
-    if !skipped.is_empty() {
-        summary.push_str(&format!("; not served: {}", skipped.join(", ")));
-    }
-    Ok(summary)
+    Ok(format!("served over HTTP: {}", served.join(", ")))
 }
 
 /// One GET and the answer it must get.
@@ -110,16 +101,9 @@ struct Check {
     body: &'static str,
 }
 
-/// Why hello-python is built but not served: the debug host's wasmtime takes about three
-/// minutes to compile its 18 MB component on a 2-core machine, too slow and too close to any
-/// bound for a step that gates every landing. Its checks stay below for when the host compiles
-/// faster (an optimised wasmtime in the dev profile, or a compilation cache).
-const NOT_SERVED: &str = "hello-python's 18 MB component takes minutes to compile on a debug host";
-
-/// What each example must answer, read from its source, or `None` for an example that is not
-/// served (see [`NOT_SERVED`]); an unknown example is an error, so a new example cannot slip
-/// through untested.
-fn checks_for(example: &str) -> Result<Option<Vec<Check>>> {
+/// What each example must answer, read from its source; an unknown example is an error, so a
+/// new example cannot slip through untested.
+fn checks_for(example: &str) -> Result<Vec<Check>> {
     let checks = match example {
         "hello" => vec![Check {
             path: "/greet",
@@ -143,19 +127,15 @@ fn checks_for(example: &str) -> Result<Option<Vec<Check>>> {
                 body: "{\"path\":\"/b\",\"count\":1}\n",
             },
         ],
-        "hello-python" if SERVE_PYTHON => vec![Check {
+        "hello-python" => vec![Check {
             path: "/",
             status: 200,
             body: "hello from python",
         }],
-        "hello-python" => return Ok(None),
         other => bail!("examples/{other} has no HTTP checks: add them to xtask/src/examples/serve.rs"),
     };
-    Ok(Some(checks))
+    Ok(checks)
 }
-
-/// Whether hello-python is served; see [`NOT_SERVED`].
-const SERVE_PYTHON: bool = false;
 
 /// The status and body of one response.
 #[derive(Debug, PartialEq)]
