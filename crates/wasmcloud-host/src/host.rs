@@ -73,6 +73,7 @@ impl Host {
     /// [`ErrorKind::Subscribe`], [`ErrorKind::Runtime`] and
     /// [`ErrorKind::AdminListener`].
     pub async fn start(config: HostConfig) -> Result<Self> {
+        let started = std::time::Instant::now();
         config.validate()?;
         let key = config.host_key()?;
         let host_id = HostId::new(key.public_key());
@@ -99,11 +100,14 @@ impl Host {
                     e,
                 )
             })?;
+        tracing::debug!(elapsed = ?started.elapsed(), "connected to NATS");
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "lattice buckets open");
         let runtime = runtime
             .await
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+        tracing::debug!(elapsed = ?started.elapsed(), "runtime ready");
         let ctx = Arc::new(HostCtx {
             identity: Identity {
                 host_id: host_id.clone(),
@@ -146,6 +150,7 @@ impl Host {
             },
             crate::ctl::subscribe(&ctx),
         )?;
+        tracing::debug!(elapsed = ?started.elapsed(), "lattice state loaded, subscribed");
         // Announce only once the server has the subscriptions: a client
         // that sees `host_started` must find the host listening.
         wasmcloud_control_interface::sync_with_server(&ctx.nats, Duration::from_secs(10))
@@ -179,6 +184,7 @@ impl Host {
             host_id = %ctx.identity.host_id,
             friendly_name = %ctx.identity.friendly_name,
             lattice = %ctx.config.lattice,
+            elapsed = ?started.elapsed(),
             "host started"
         );
         Ok(Self { ctx })

@@ -52,8 +52,12 @@ impl PoolSize {
             total_core_instances: components.saturating_mul(2),
             total_memories: components,
             total_tables: components,
-            // One fiber stack per concurrently running instance.
-            total_stacks: components,
+            // One fiber stack per running invocation. Not one per instance:
+            // reserving a stack costs an mprotect of its guard page at start
+            // and an unmap at exit, which for 10 000 stacks was most of the
+            // host's start-up time. The runtime queues invocations beyond
+            // this many rather than failing them.
+            total_stacks: components.min(limits.max_concurrent_invocations),
             max_core_instances_per_component: limits.max_core_instances_per_component,
             max_memory_size: usize::try_from(limits.max_linear_memory).unwrap_or(usize::MAX),
         }
@@ -187,6 +191,13 @@ mod tests {
         assert_eq!(size.total_core_instances, 14);
         assert_eq!(size.max_core_instances_per_component, 3);
         assert_eq!(size.max_memory_size, 1 << 20);
+        assert_eq!(size.total_stacks, 7);
+        let many = PoolSize::from_limits(&Limits {
+            max_components: 10_000,
+            max_concurrent_invocations: 1000,
+            ..Limits::default()
+        });
+        assert_eq!(many.total_stacks, 1000);
     }
 
     #[test]

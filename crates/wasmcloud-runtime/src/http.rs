@@ -52,6 +52,9 @@ impl Component {
             Some("http") | None => Scheme::Http,
             Some(other) => Scheme::Other(other.to_string()),
         };
+        // Past the runtime's concurrency limit, wait here (the deadline has
+        // not started) rather than fail for want of a fiber stack.
+        let slot = self.runtime().invocation_permit().await?;
         let (mut store, budget) = self.new_store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
@@ -72,6 +75,7 @@ impl Component {
         let component_id = self.id().clone();
         let (outcome_tx, mut outcome) = tokio::sync::oneshot::channel::<Result<()>>();
         tokio::spawn(async move {
+            let _slot = slot;
             // The epoch callback stops guests running wasm; this timeout also
             // stops one parked in a host call that never completes.
             let run = tokio::time::timeout(budget, async {

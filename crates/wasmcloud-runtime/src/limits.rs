@@ -22,6 +22,11 @@ pub struct Limits {
     pub max_components: u32,
     /// Core instances one component may create; sizes the pooling allocator.
     pub max_core_instances_per_component: u32,
+    /// Invocations (HTTP requests, calls) running at once across every
+    /// component; more wait for one to finish. Each running invocation
+    /// holds a fiber stack, and the pooling allocator reserves one stack,
+    /// with a guard page, per invocation allowed.
+    pub max_concurrent_invocations: u32,
 }
 
 impl Default for Limits {
@@ -32,6 +37,7 @@ impl Default for Limits {
             max_component_size: 50 * 1024 * 1024,
             max_components: 10_000,
             max_core_instances_per_component: 30,
+            max_concurrent_invocations: 1000,
         }
     }
 }

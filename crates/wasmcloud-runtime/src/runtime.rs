@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
@@ -119,11 +120,16 @@ impl RuntimeBuilder {
                 engine,
                 allocator,
                 linker,
-                limits: self.limits,
                 cache,
                 require_signed: self.require_signed,
                 router: self.router,
                 keyvalue: self.keyvalue,
+                invocations: Arc::new(Semaphore::new(
+                    usize::try_from(self.limits.max_concurrent_invocations)
+                        .unwrap_or(Semaphore::MAX_PERMITS)
+                        .clamp(1, Semaphore::MAX_PERMITS),
+                )),
+                limits: self.limits,
                 _ticker: ticker,
             }),
         })
@@ -158,6 +164,9 @@ struct Inner {
     require_signed: bool,
     router: Arc<dyn ImportRouter>,
     keyvalue: Arc<dyn KeyValueBackend>,
+    /// One permit per invocation allowed to run at once
+    /// ([`Limits::max_concurrent_invocations`]).
+    invocations: Arc<Semaphore>,
     _ticker: EpochTicker,
 }
 
@@ -216,6 +225,14 @@ impl Runtime {
         &self.inner.limits
     }
 
+    /// Waits until one more invocation may run; the permit is its slot.
+    pub(crate) async fn invocation_permit(&self) -> Result<OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.invocations)
+            .acquire_owned()
+            .await
+            .map_err(|closed| Error::with_source(ErrorKind::Engine, closed))
+    }
+
     /// Where `wasi:keyvalue` calls go.
     #[must_use]
     pub fn keyvalue(&self) -> &Arc<dyn KeyValueBackend> {
@@ -239,6 +256,7 @@ impl Runtime {
     /// - [`ErrorKind::Instantiation`] when its imports cannot be linked.
     pub fn load(&self, id: impl Into<ComponentId>, wasm: &[u8]) -> Result<Component> {
         let id = id.into();
+        let started = std::time::Instant::now();
         let max = self.inner.limits.max_component_size;
         if wasm.len() > max {
             return Err(Error::new(ErrorKind::ComponentTooLarge { size: wasm.len(), max }));
@@ -266,6 +284,7 @@ impl Runtime {
             ?cache_outcome,
             signed = claims.is_some(),
             ?routed_imports,
+            elapsed = ?started.elapsed(),
             "component loaded"
         );
         Ok(Component::new(Loaded {

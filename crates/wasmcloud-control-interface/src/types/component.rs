@@ -122,11 +122,34 @@ impl ComponentLimits {
     /// Reads the limits from their string map. Values that do not parse are
     /// ignored, as upstream hosts ignore them.
     pub fn from_map(map: &BTreeMap<String, String>) -> Self {
-        let number = |key: &str| map.get(key).and_then(|v| v.trim().parse::<u64>().ok());
-        Self {
-            max_memory_bytes: number(Self::MAX_MEMORY_LIMIT),
-            max_execution_time: number(Self::MAX_EXECUTION_TIME).map(Duration::from_millis),
+        Self::from_map_with_ignored(map).0
+    }
+
+    /// [`ComponentLimits::from_map`], plus one message for each entry that
+    /// was ignored (a value that does not parse, a key that is not a limit),
+    /// naming it and saying what would be accepted.
+    pub fn from_map_with_ignored(map: &BTreeMap<String, String>) -> (Self, Vec<String>) {
+        let mut limits = Self::default();
+        let mut ignored = Vec::new();
+        for (key, value) in map {
+            let number = value.trim().parse::<u64>();
+            match (key.as_str(), number) {
+                (Self::MAX_MEMORY_LIMIT, Ok(bytes)) => limits.max_memory_bytes = Some(bytes),
+                (Self::MAX_EXECUTION_TIME, Ok(ms)) => limits.max_execution_time = Some(Duration::from_millis(ms)),
+                (Self::MAX_MEMORY_LIMIT, Err(_)) => ignored.push(format!(
+                    "component_limits.{key} `{value}` ignored: give a number of bytes, e.g. \"67108864\""
+                )),
+                (Self::MAX_EXECUTION_TIME, Err(_)) => ignored.push(format!(
+                    "component_limits.{key} `{value}` ignored: give a number of milliseconds, e.g. \"5000\""
+                )),
+                (other, _) => ignored.push(format!(
+                    "component_limits.{other} ignored: the known limits are {} and {}",
+                    Self::MAX_MEMORY_LIMIT,
+                    Self::MAX_EXECUTION_TIME
+                )),
+            }
         }
+        (limits, ignored)
     }
 
     /// Writes the limits as their string map, leaving out those not set.

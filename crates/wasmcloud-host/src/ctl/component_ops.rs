@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmcloud_control_interface::events::data::{ComponentScaleFailed, ComponentScaled, ComponentScaledClaims};
 use wasmcloud_control_interface::{
@@ -105,6 +104,7 @@ fn check_id(id: &ComponentId) -> Result<(), OpError> {
 
 /// The scale semantics of the wire reference (§2.4).
 async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
+    let started = std::time::Instant::now();
     let id = cmd.component_id.clone();
     let lock = ctx.components.op_lock(&id);
     let _serialised = lock.lock().await;
@@ -160,6 +160,13 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
                 limits: cmd.component_limits.clone(),
             };
             install(ctx, &id, running, update_ref).await;
+            tracing::info!(
+                component_id = %id,
+                %image_ref,
+                max_instances,
+                elapsed = ?started.elapsed(),
+                "component running"
+            );
             let outcome = Outcome {
                 image_ref,
                 max_instances,
@@ -207,32 +214,18 @@ async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
     }
 }
 
-/// The `component_limits` of a scale request (`max_memory_limit` in bytes,
-/// `max_execution_time` in milliseconds), and a message for each value that
-/// is ignored because it does not parse or is not a known key.
+/// The `component_limits` of a scale request as the runtime applies them,
+/// and a message for each entry that is ignored (as upstream ignores them).
 fn component_limits(limits: Option<&BTreeMap<String, String>>) -> (ComponentLimits, Vec<String>) {
-    let mut parsed = ComponentLimits::default();
-    let mut ignored = Vec::new();
-    for (key, value) in limits.into_iter().flatten() {
-        match key.as_str() {
-            "max_memory_limit" => match value.trim().parse::<u64>() {
-                Ok(bytes) => parsed.max_linear_memory = Some(bytes),
-                Err(_) => ignored.push(format!(
-                    "component_limits.max_memory_limit `{value}` ignored: give a number of bytes, e.g. \"67108864\""
-                )),
-            },
-            "max_execution_time" => match value.trim().parse::<u64>() {
-                Ok(ms) => parsed.max_execution_time = Some(Duration::from_millis(ms)),
-                Err(_) => ignored.push(format!(
-                    "component_limits.max_execution_time `{value}` ignored: give a number of milliseconds, e.g. \"5000\""
-                )),
-            },
-            other => ignored.push(format!(
-                "component_limits.{other} ignored: the known limits are max_memory_limit and max_execution_time"
-            )),
-        }
-    }
-    (parsed, ignored)
+    let Some(map) = limits else {
+        return (ComponentLimits::default(), Vec::new());
+    };
+    let (asked, ignored) = wasmcloud_control_interface::ComponentLimits::from_map_with_ignored(map);
+    let limits = ComponentLimits {
+        max_linear_memory: asked.max_memory_bytes,
+        max_execution_time: asked.max_execution_time,
+    };
+    (limits, ignored)
 }
 
 /// Fetches, verifies and compiles a component.
@@ -405,6 +398,8 @@ mod tests {
 
     #[test]
     fn component_limits_parse_or_say_why_not() {
+        use std::time::Duration;
+
         let (limits, ignored) = component_limits(None);
         assert_eq!(limits, ComponentLimits::default());
         assert!(ignored.is_empty());

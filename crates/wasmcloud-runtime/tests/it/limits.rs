@@ -146,3 +146,31 @@ async fn component_limits_narrow_the_runtimes_for_that_component() {
     let response = hello.handle_http(get("/again")).await.unwrap();
     assert_eq!(body_text(response).await, "hello from /again\n");
 }
+
+/// Past `max_concurrent_invocations` (which also sizes the pool's fiber
+/// stacks) requests wait for a running one to finish instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_past_the_limit_wait_for_a_slot() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_concurrent_invocations: 1,
+            ..test_limits()
+        })
+        .cache_dir(shared_cache_dir())
+        .build()
+        .unwrap();
+    assert_eq!(runtime.allocator(), &Allocator::Pooling);
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let requests: Vec<_> = (0..8)
+        .map(|i| {
+            let hello = hello.clone();
+            tokio::spawn(async move {
+                let response = hello.handle_http(get(&format!("/{i}"))).await?;
+                Ok::<_, wasmcloud_runtime::Error>(body_text(response).await)
+            })
+        })
+        .collect();
+    for (i, request) in requests.into_iter().enumerate() {
+        assert_eq!(request.await.unwrap().unwrap(), format!("hello from /{i}\n"));
+    }
+}
