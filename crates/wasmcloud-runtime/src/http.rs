@@ -75,7 +75,6 @@ impl Component {
         let component_id = self.id().clone();
         let (outcome_tx, mut outcome) = tokio::sync::oneshot::channel::<Result<()>>();
         tokio::spawn(async move {
-            let _slot = slot;
             // The epoch callback stops guests running wasm; this timeout also
             // stops one parked in a host call that never completes.
             let run = tokio::time::timeout(budget, async {
@@ -95,6 +94,10 @@ impl Component {
                 Ok(Err((err, otherwise))) => Err(classify(err, store.data(), otherwise)),
                 Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
             };
+            // The store keeps the fiber stack of its last call: free it
+            // before the slot, so whoever takes the slot finds a stack.
+            drop(store);
+            drop(slot);
             if let Err(Err(err)) = outcome_tx.send(ended) {
                 log_after_head(&component_id, &err);
             }
