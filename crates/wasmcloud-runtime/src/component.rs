@@ -154,12 +154,6 @@ impl Component {
         self.write_settings().limits = limits;
     }
 
-    /// The component's own limits, as last set.
-    #[must_use]
-    pub fn limits(&self) -> ComponentLimits {
-        self.read_settings().limits
-    }
-
     fn read_settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
         self.inner
             .settings
