@@ -117,6 +117,41 @@ async fn builtin_http_server_serves_a_linked_component() {
         .await;
 }
 
+/// Serves `component` on `host` over HTTP the way `wash` would: the builtin
+/// http-server provider, a named config with a free loopback address, and a
+/// link. Returns the address once it is routed.
+async fn expose_over_http(lattice: &Lattice, host: &wasmcloud_host::Host, component: &str) -> std::net::SocketAddr {
+    let client = &lattice.client;
+    let start = StartProviderCommand {
+        provider_id: ProviderId::new("http-server"),
+        provider_ref: "wasmcloud+builtin://http-server".into(),
+        host_id: host.id().clone(),
+        ..StartProviderCommand::default()
+    };
+    client.start_provider(&start).await.unwrap();
+    let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
+    client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
+    let link = Link {
+        source_id: ComponentId::new("http-server"),
+        target: ComponentId::new(component),
+        wit_namespace: "wasi".into(),
+        wit_package: "http".into(),
+        interfaces: vec!["incoming-handler".into()],
+        source_config: vec![ConfigName::new("listen")],
+        ..Link::default()
+    };
+    client.put_link(&link).await.unwrap();
+    wait_until("the link being routed", || {
+        host.http_routes().iter().any(|r| r.component_id == component)
+    })
+    .await;
+    host.http_routes()
+        .into_iter()
+        .find(|r| r.component_id == component)
+        .map(|r| r.address)
+        .expect("routed")
+}
+
 /// `component_limits` in a scale request narrow the host's limits for that
 /// component: the looping guest is stopped after its own 150 ms, far below
 /// the host's 10-minute default, and a limit that does not parse is named in
@@ -150,28 +185,9 @@ async fn component_limits_of_a_scale_request_apply_to_that_component() {
         _ => None,
     })
     .await;
-    let start = StartProviderCommand {
-        provider_id: ProviderId::new("http-server"),
-        provider_ref: "wasmcloud+builtin://http-server".into(),
-        host_id: host.id().clone(),
-        ..StartProviderCommand::default()
-    };
-    client.start_provider(&start).await.unwrap();
-    let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
-    client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
-    let link = Link {
-        source_id: ComponentId::new("http-server"),
-        target: ComponentId::new("spin"),
-        wit_namespace: "wasi".into(),
-        wit_package: "http".into(),
-        interfaces: vec!["incoming-handler".into()],
-        source_config: vec![ConfigName::new("listen")],
-        ..Link::default()
-    };
-    client.put_link(&link).await.unwrap();
-    wait_until("the link being routed", || !host.http_routes().is_empty()).await;
+    let address = expose_over_http(&lattice, &host, "spin").await;
 
-    let response = get(host.http_routes()[0].address, "/").await;
+    let response = get(address, "/").await;
     assert!(response.starts_with("HTTP/1.1 500"), "{response}");
     assert!(response.contains("deadline"), "{response}");
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
