@@ -5,17 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::cache::CacheOutcome;
 use crate::claims::ComponentClaims;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exports::Exports;
 use crate::host::config::{self, ConfigValues};
 use crate::id::ComponentId;
 use crate::limits::{ComponentLimits, InvocationLimits};
-use crate::router::MissingLink;
+use crate::links::MissingLink;
 use crate::runtime::Runtime;
 use crate::store::{self, Ctx, StoreSpec};
 
@@ -33,7 +35,8 @@ pub(crate) struct Loaded {
     pub(crate) cache_outcome: CacheOutcome,
     pub(crate) wasm_hash: String,
     pub(crate) instance_pre: InstancePre<Ctx>,
-    pub(crate) routed_imports: Vec<String>,
+    pub(crate) linked_imports: Vec<String>,
+    pub(crate) exports: Exports,
 }
 
 struct Inner {
@@ -49,6 +52,18 @@ struct Inner {
 struct Settings {
     config: ConfigValues,
     limits: ComponentLimits,
+    /// One permit per invocation allowed to run at once (`max_instances`); `None`: no limit.
+    instances: Option<Arc<Semaphore>>,
+}
+
+/// One invocation in progress: its store and budget, and the permits that admitted it. The
+/// store is declared first so it is dropped first: it keeps the fiber stack of its last call,
+/// which must be back in the pool before the runtime slot frees up.
+pub(crate) struct Invocation {
+    pub(crate) store: Store<Ctx>,
+    pub(crate) budget: Duration,
+    _instance: Option<OwnedSemaphorePermit>,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl std::fmt::Debug for Inner {
@@ -85,6 +100,7 @@ impl Component {
                 settings: RwLock::new(Settings {
                     config: ConfigValues::default(),
                     limits: ComponentLimits::default(),
+                    instances: None,
                 }),
             }),
         }
@@ -114,11 +130,11 @@ impl Component {
         &self.inner.loaded.wasm_hash
     }
 
-    /// Imported interfaces that no host interface serves: each call to them
-    /// is routed through the runtime's [`crate::ImportRouter`].
+    /// Imported interfaces that no built-in serves: each call to them goes over a link,
+    /// through the runtime's [`crate::Links`].
     #[must_use]
-    pub fn routed_imports(&self) -> &[String] {
-        &self.inner.loaded.routed_imports
+    pub fn linked_imports(&self) -> &[String] {
+        &self.inner.loaded.linked_imports
     }
 
     /// Whether the component exports `wasi:http/incoming-handler`.
@@ -154,6 +170,49 @@ impl Component {
         self.write_settings().limits = limits;
     }
 
+    /// Lets at most as many invocations of this component run at once as `permits` has
+    /// (wasmCloud's `max_instances`); more wait for one to finish. Each invocation holds its
+    /// permit until its guest has ended, even when its caller went away. `None`: no limit.
+    /// Closing the semaphore stops the component: waiting and later invocations fail with
+    /// [`ErrorKind::Stopped`]. Pass the same semaphore to the component that replaces this
+    /// one in an update, so invocations still running count.
+    pub fn set_instance_permits(&self, permits: Option<Arc<Semaphore>>) {
+        self.write_settings().instances = permits;
+    }
+
+    /// Waits for an instance permit and a runtime slot, then creates the store of one
+    /// invocation. The one way in for every invocation, whatever brought it.
+    pub(crate) async fn begin(&self) -> Result<Invocation> {
+        let instances = self.read_settings().instances.clone();
+        // Past `max_instances` or the runtime's concurrency limit, wait here, before the
+        // deadline starts, rather than fail.
+        let instance = match instances {
+            Some(permits) => Some(
+                permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|_closed| Error::new(ErrorKind::Stopped))?,
+            ),
+            None => None,
+        };
+        let slot = self.runtime().invocation_permit().await?;
+        let (store, budget) = self.new_store();
+        Ok(Invocation {
+            store,
+            budget,
+            _instance: instance,
+            _slot: slot,
+        })
+    }
+
+    pub(crate) fn export_table(&self) -> &Exports {
+        &self.inner.loaded.exports
+    }
+
+    pub(crate) fn instance_pre(&self) -> &InstancePre<Ctx> {
+        &self.inner.loaded.instance_pre
+    }
+
     fn read_settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
         self.inner
             .settings
@@ -178,7 +237,7 @@ impl Component {
 
     /// A fresh store for one invocation, with the deadline starting now,
     /// and the invocation's wall-clock budget.
-    pub(crate) fn new_store(&self) -> (Store<Ctx>, Duration) {
+    fn new_store(&self) -> (Store<Ctx>, Duration) {
         let runtime = self.runtime();
         let (config, limits) = {
             let settings = self.read_settings();
@@ -190,7 +249,8 @@ impl Component {
             StoreSpec {
                 component_id: self.id().clone(),
                 config,
-                keyvalue: Arc::clone(runtime.keyvalue()),
+                keyvalue: runtime.keyvalue().cloned(),
+                links: runtime.link_ctx(self.id()),
                 max_memory: limits.max_linear_memory,
                 deadline: Instant::now() + limits.max_execution_time,
             },
@@ -209,6 +269,7 @@ pub(crate) fn classify(err: wasmtime::Error, ctx: &Ctx, otherwise: ErrorKind) ->
         ErrorKind::DeadlineExceeded
     } else if let Some(missing) = err.downcast_ref::<MissingLink>() {
         ErrorKind::MissingLink {
+            link_name: missing.link_name.clone(),
             interface: missing.interface.clone(),
             function: missing.function.clone(),
         }

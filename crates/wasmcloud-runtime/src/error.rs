@@ -52,9 +52,11 @@ pub enum ErrorKind {
         /// The interface that is not exported, e.g. `wasi:http/incoming-handler`.
         interface: String,
     },
-    /// The guest called an import that no host interface and no link satisfies.
+    /// The guest called an import that no built-in serves and no link provides.
     MissingLink {
-        /// The imported interface, e.g. `wasi:blobstore/blobstore@0.2.0-draft`.
+        /// The link name the guest used (`default` unless it chose another).
+        link_name: String,
+        /// The imported interface, without version, e.g. `wasi:blobstore/blobstore`.
         interface: String,
         /// The function the guest called.
         function: String,
@@ -69,8 +71,13 @@ pub enum ErrorKind {
     NoResponse,
     /// The guest answered with a `wasi:http` error code instead of a response.
     ErrorResponse,
-    /// The request given to the component was not usable (e.g. no authority).
+    /// The request given to the component was not usable (e.g. no authority, parameters
+    /// that do not decode).
     InvalidRequest,
+    /// The component was stopped while the invocation waited to run.
+    Stopped,
+    /// The invocation's results could not be sent back to the caller.
+    Transport,
 }
 
 impl fmt::Display for ErrorKind {
@@ -107,11 +114,12 @@ impl fmt::Display for ErrorKind {
                 write!(f, "component does not export `{interface}`")
             }
             Self::MissingLink {
+                link_name,
                 interface,
                 function,
             } => write!(
                 f,
-                "component called `{interface}#{function}` but no link provides `{interface}`: link the component to a provider or component that exports it"
+                "component called `{interface}#{function}` but no link named `{link_name}` provides `{interface}`: link the component to a provider or component that exports it"
             ),
             Self::DeadlineExceeded => {
                 f.write_str("component exceeded its execution deadline and was stopped")
@@ -123,6 +131,8 @@ impl fmt::Display for ErrorKind {
             Self::NoResponse => f.write_str("component returned without setting a response"),
             Self::ErrorResponse => f.write_str("component answered with an error instead of a response"),
             Self::InvalidRequest => f.write_str("request cannot be passed to the component"),
+            Self::Stopped => f.write_str("component was stopped: start it again or call another host"),
+            Self::Transport => f.write_str("cannot send the results back to the caller"),
         }
     }
 }
@@ -193,10 +203,13 @@ mod tests {
             ErrorKind::CoreModule,
             ErrorKind::ClaimsExpired,
             ErrorKind::MissingLink {
-                interface: "wasi:keyvalue/store@0.2.0-draft".into(),
+                link_name: "default".into(),
+                interface: "wasi:keyvalue/store".into(),
                 function: "open".into(),
             },
             ErrorKind::DeadlineExceeded,
+            ErrorKind::Stopped,
+            ErrorKind::Transport,
         ];
         for kind in kinds {
             let msg = kind.to_string();
@@ -208,12 +221,13 @@ mod tests {
     #[test]
     fn missing_link_names_the_interface() {
         let err = Error::new(ErrorKind::MissingLink {
-            interface: "wasi:keyvalue/store@0.2.0-draft".into(),
+            link_name: "cache".into(),
+            interface: "wasi:keyvalue/store".into(),
             function: "open".into(),
         });
         assert!(
             err.to_string()
-                .contains("no link provides `wasi:keyvalue/store@0.2.0-draft`")
+                .contains("no link named `cache` provides `wasi:keyvalue/store`")
         );
     }
 

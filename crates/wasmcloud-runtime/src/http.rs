@@ -52,10 +52,9 @@ impl Component {
             Some("http") | None => Scheme::Http,
             Some(other) => Scheme::Other(other.to_string()),
         };
-        // Past the runtime's concurrency limit, wait here (the deadline has
-        // not started) rather than fail for want of a fiber stack.
-        let slot = self.runtime().invocation_permit().await?;
-        let (mut store, budget) = self.new_store();
+        let mut invocation = self.begin().await?;
+        let budget = invocation.budget;
+        let store = &mut invocation.store;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()
@@ -75,16 +74,17 @@ impl Component {
         let component_id = self.id().clone();
         let (outcome_tx, mut outcome) = tokio::sync::oneshot::channel::<Result<()>>();
         tokio::spawn(async move {
+            let store = &mut invocation.store;
             // The epoch callback stops guests running wasm; this timeout also
             // stops one parked in a host call that never completes.
             let run = tokio::time::timeout(budget, async {
-                let proxy = match proxy_pre.instantiate_async(&mut store).await {
+                let proxy = match proxy_pre.instantiate_async(&mut *store).await {
                     Ok(proxy) => proxy,
                     Err(e) => return Err((e, ErrorKind::Instantiation)),
                 };
                 proxy
                     .wasi_http_incoming_handler()
-                    .call_handle(&mut store, incoming, outparam)
+                    .call_handle(&mut *store, incoming, outparam)
                     .await
                     .map_err(|e| (e, ErrorKind::Trap))
             })
@@ -94,10 +94,8 @@ impl Component {
                 Ok(Err((err, otherwise))) => Err(classify(err, store.data(), otherwise)),
                 Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
             };
-            // The store keeps the fiber stack of its last call: free it
-            // before the slot, so whoever takes the slot finds a stack.
-            drop(store);
-            drop(slot);
+            // Ends the invocation: its store (and fiber stack) first, then its permits.
+            drop(invocation);
             if let Err(Err(err)) = outcome_tx.send(ended) {
                 log_after_head(&component_id, &err);
             }

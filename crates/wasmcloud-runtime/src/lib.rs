@@ -5,9 +5,9 @@
 //! components import (WASI 0.2, `wasi:http`, `wasi:config`, `wasi:logging`,
 //! and `wasi:keyvalue` over a pluggable backend, in memory by default).
 //!
-//! **Architecture invariant:** this crate knows nothing of NATS or links.
-//! Imports it cannot serve are asked of an [`ImportRouter`] that the host
-//! implements.
+//! **Architecture invariant:** this crate knows nothing of NATS. Calls that no built-in
+//! serves go over links, carried by a [`Links`] implementation the host supplies (wRPC over
+//! NATS); the runtime encodes them and decides nothing about transport.
 //!
 //! ```no_run
 //! # async fn run(wasm: &[u8], request: hyper::Request<hyper::body::Incoming>) -> wasmcloud_runtime::Result<()> {
@@ -22,11 +22,13 @@ mod claims;
 mod component;
 mod engine;
 mod error;
+mod exports;
 pub mod host;
 mod http;
 mod id;
+mod imports;
 mod limits;
-mod router;
+mod links;
 mod runtime;
 mod stdio;
 mod store;
@@ -36,8 +38,11 @@ pub use claims::ComponentClaims;
 pub use component::Component;
 pub use engine::Allocator;
 pub use error::{Error, ErrorKind, Result};
+pub use exports::Export;
 pub use http::{HttpErrorCode, ResponseBody};
 pub use id::ComponentId;
 pub use limits::{ComponentLimits, Limits};
-pub use router::{ImportCall, ImportRouter, InvokeError, InvokeFuture, NoLinks, Route};
+pub use links::{
+    DEFAULT_LINK_NAME, DEFAULT_LINK_TIMEOUT, Incoming, InvokeFuture, LinkError, LinkedCall, Links, Outgoing,
+};
 pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};

@@ -15,11 +15,13 @@ use crate::cache::{self, CacheOutcome, CompileCache};
 use crate::component::{Component, Loaded};
 use crate::engine::{self, Allocator, EpochTicker};
 use crate::error::{Error, ErrorKind, Result};
+use crate::exports::Exports;
 use crate::host;
 use crate::host::keyvalue::{KeyValueBackend, MemoryKeyValue};
 use crate::id::ComponentId;
+use crate::imports;
 use crate::limits::Limits;
-use crate::router::{self, ImportRouter, NoLinks};
+use crate::links::{DEFAULT_LINK_TIMEOUT, LinkCtx, LinkNames, Links};
 use crate::store::Ctx;
 
 /// How often the epoch advances by default: the granularity of deadlines and
@@ -33,8 +35,9 @@ pub struct RuntimeBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     require_signed: bool,
-    router: Arc<dyn ImportRouter>,
-    keyvalue: Arc<dyn KeyValueBackend>,
+    links: Option<Arc<dyn Links>>,
+    link_timeout: Duration,
+    keyvalue: Option<Arc<dyn KeyValueBackend>>,
     epoch_tick: Duration,
     pooling: bool,
 }
@@ -45,8 +48,9 @@ impl Default for RuntimeBuilder {
             limits: Limits::default(),
             cache_dir: None,
             require_signed: false,
-            router: Arc::new(NoLinks),
-            keyvalue: Arc::new(MemoryKeyValue::new()),
+            links: None,
+            link_timeout: DEFAULT_LINK_TIMEOUT,
+            keyvalue: Some(Arc::new(MemoryKeyValue::new())),
             epoch_tick: DEFAULT_EPOCH_TICK,
             pooling: true,
         }
@@ -72,16 +76,24 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Decides where imports the runtime does not serve go (default:
-    /// [`NoLinks`], every such import unlinked).
-    pub fn import_router(mut self, router: Arc<dyn ImportRouter>) -> Self {
-        self.router = router;
+    /// Carries calls over links: imports no built-in serves, and interfaces a component
+    /// links to a provider or another component (default: none, every such call fails
+    /// naming the missing link).
+    pub fn links(mut self, links: Arc<dyn Links>) -> Self {
+        self.links = Some(links);
         self
     }
 
-    /// Serves `wasi:keyvalue` from `backend` (default: a fresh
-    /// [`MemoryKeyValue`], the embedded store).
-    pub fn keyvalue_backend(mut self, backend: Arc<dyn KeyValueBackend>) -> Self {
+    /// How long one call over a link may take (default [`DEFAULT_LINK_TIMEOUT`]).
+    pub fn link_timeout(mut self, timeout: Duration) -> Self {
+        self.link_timeout = timeout;
+        self
+    }
+
+    /// Serves `wasi:keyvalue` to components without a key-value link from `backend`
+    /// (default: a fresh [`MemoryKeyValue`]); `None` leaves them without a store, their
+    /// calls failing with an error naming the missing link.
+    pub fn keyvalue_backend(mut self, backend: Option<Arc<dyn KeyValueBackend>>) -> Self {
         self.keyvalue = backend;
         self
     }
@@ -122,7 +134,8 @@ impl RuntimeBuilder {
                 linker,
                 cache,
                 require_signed: self.require_signed,
-                router: self.router,
+                links: self.links,
+                link_timeout: self.link_timeout,
                 keyvalue: self.keyvalue,
                 invocations: Arc::new(Semaphore::new(
                     usize::try_from(self.limits.max_concurrent_invocations)
@@ -136,9 +149,9 @@ impl RuntimeBuilder {
     }
 }
 
-/// The linker shared by every component: WASI 0.2, `wasi:http` (types and
-/// outgoing handler), `wasi:config/store`, `wasi:logging/logging` and
-/// `wasi:keyvalue/{store,atomics,batch}`.
+/// The linker shared by every component: the built-ins of [`host::SERVED`], i.e. WASI 0.2,
+/// `wasi:http` (types and outgoing handler), `wasi:config/store`, `wasi:logging/logging`,
+/// `wasi:keyvalue/{store,atomics,batch}` and `wasmcloud:bus/lattice`.
 fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -146,6 +159,7 @@ fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
     host::config::add_to_linker(&mut linker)?;
     host::logging::add_to_linker(&mut linker)?;
     host::keyvalue::add_to_linker(&mut linker)?;
+    host::bus::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -162,8 +176,9 @@ struct Inner {
     limits: Limits,
     cache: Option<CompileCache>,
     require_signed: bool,
-    router: Arc<dyn ImportRouter>,
-    keyvalue: Arc<dyn KeyValueBackend>,
+    links: Option<Arc<dyn Links>>,
+    link_timeout: Duration,
+    keyvalue: Option<Arc<dyn KeyValueBackend>>,
     /// One permit per invocation allowed to run at once
     /// ([`Limits::max_concurrent_invocations`]).
     invocations: Arc<Semaphore>,
@@ -177,7 +192,7 @@ impl std::fmt::Debug for Inner {
             .field("limits", &self.limits)
             .field("cache", &self.cache)
             .field("require_signed", &self.require_signed)
-            .field("router", &self.router)
+            .field("links", &self.links)
             .field("keyvalue", &self.keyvalue)
             .finish_non_exhaustive()
     }
@@ -233,10 +248,20 @@ impl Runtime {
             .map_err(|closed| Error::with_source(ErrorKind::Engine, closed))
     }
 
-    /// Where `wasi:keyvalue` calls go.
+    /// The built-in key-value store, serving components without a key-value link.
     #[must_use]
-    pub fn keyvalue(&self) -> &Arc<dyn KeyValueBackend> {
-        &self.inner.keyvalue
+    pub fn keyvalue(&self) -> Option<&Arc<dyn KeyValueBackend>> {
+        self.inner.keyvalue.as_ref()
+    }
+
+    /// What a store of `component` needs to make linked calls.
+    pub(crate) fn link_ctx(&self, component: &ComponentId) -> LinkCtx {
+        LinkCtx {
+            source: component.clone(),
+            links: self.inner.links.clone(),
+            names: LinkNames::default(),
+            timeout: self.inner.link_timeout,
+        }
     }
 
     /// Verifies, compiles (or reads from the cache) and pre-instantiates a
@@ -274,16 +299,17 @@ impl Runtime {
             None => (cache::compile(engine, wasm)?, CacheOutcome::Disabled),
         };
         let mut linker = self.inner.linker.clone();
-        let routed_imports = router::define_routed_imports(&mut linker, engine, &compiled, &self.inner.router)
+        let linked_imports = imports::define_linked_imports(&mut linker, engine, host::SERVED, &compiled)
             .map_err(|e| Error::wasmtime(ErrorKind::Instantiation, e))?;
         let instance_pre = linker
             .instantiate_pre(&compiled)
             .map_err(|e| Error::wasmtime(ErrorKind::Instantiation, e))?;
+        let exports = Exports::of(engine, &compiled);
         tracing::debug!(
             component_id = %id,
             ?cache_outcome,
             signed = claims.is_some(),
-            ?routed_imports,
+            ?linked_imports,
             elapsed = ?started.elapsed(),
             "component loaded"
         );
@@ -294,7 +320,8 @@ impl Runtime {
             cache_outcome,
             wasm_hash,
             instance_pre,
-            routed_imports,
+            linked_imports,
+            exports,
         }))
     }
 }

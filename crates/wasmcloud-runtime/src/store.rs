@@ -4,7 +4,7 @@
 //! requests isolated from each other.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -15,11 +15,15 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestConfig};
 use wasmtime_wasi_http::p2::{HttpResult, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use wrpc_runtime_wasmtime::{SharedResourceTable, WrpcCtx, WrpcCtxView, WrpcView};
+
+use crate::host::bus::{WasmcloudBusCtxView, WasmcloudBusView};
 use crate::host::config::{ConfigValues, WasiConfigCtxView, WasiConfigView};
 use crate::host::keyvalue::{KeyValueBackend, WasiKeyValueCtxView, WasiKeyValueView};
 use crate::host::logging::{WasiLoggingCtxView, WasiLoggingView};
 use crate::id::ComponentId;
 use crate::limits::MemoryLimiter;
+use crate::links::{CallContext, LinkCtx, LinkInvoker};
 use crate::stdio::{LogStream, Stdio};
 
 /// The data of every store the runtime creates.
@@ -30,7 +34,8 @@ pub(crate) struct Ctx {
     http: WasiHttpCtx,
     hooks: HttpHooks,
     config: ConfigValues,
-    keyvalue: Arc<dyn KeyValueBackend>,
+    keyvalue: Option<Arc<dyn KeyValueBackend>>,
+    wrpc: WrpcState,
     pub(crate) limiter: MemoryLimiter,
     deadline: Instant,
     pub(crate) deadline_exceeded: bool,
@@ -49,7 +54,8 @@ impl std::fmt::Debug for Ctx {
 pub(crate) struct StoreSpec {
     pub(crate) component_id: ComponentId,
     pub(crate) config: ConfigValues,
-    pub(crate) keyvalue: Arc<dyn KeyValueBackend>,
+    pub(crate) keyvalue: Option<Arc<dyn KeyValueBackend>>,
+    pub(crate) links: LinkCtx,
     pub(crate) max_memory: u64,
     pub(crate) deadline: Instant,
 }
@@ -68,6 +74,11 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
         hooks: HttpHooks,
         config: spec.config,
         keyvalue: spec.keyvalue,
+        wrpc: WrpcState {
+            invoker: spec.links.invoker(),
+            links: spec.links,
+            shared: SharedResourceTable::default(),
+        },
         limiter: MemoryLimiter::new(spec.max_memory),
         deadline: spec.deadline,
         deadline_exceeded: false,
@@ -119,7 +130,54 @@ impl WasiKeyValueView for Ctx {
     fn keyvalue(&mut self) -> WasiKeyValueCtxView<'_> {
         WasiKeyValueCtxView {
             component: &self.component_id,
-            backend: &self.keyvalue,
+            backend: self.keyvalue.as_ref(),
+            table: &mut self.table,
+            links: &self.wrpc.links,
+        }
+    }
+}
+
+impl WasmcloudBusView for Ctx {
+    fn bus(&mut self) -> WasmcloudBusCtxView<'_> {
+        WasmcloudBusCtxView {
+            table: &mut self.table,
+            links: &self.wrpc.links,
+        }
+    }
+}
+
+/// What the wRPC forwarders of linked imports need: the links, the client that carries the
+/// calls, and the (unused: guest resources never cross a link) shared resource table.
+struct WrpcState {
+    links: LinkCtx,
+    invoker: LinkInvoker,
+    shared: SharedResourceTable,
+}
+
+impl WrpcCtx<LinkInvoker> for WrpcState {
+    fn context(&self) -> CallContext {
+        self.links.unrouted()
+    }
+
+    fn client(&self) -> &LinkInvoker {
+        &self.invoker
+    }
+
+    fn shared_resources(&mut self) -> &mut SharedResourceTable {
+        &mut self.shared
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.links.timeout)
+    }
+}
+
+impl WrpcView for Ctx {
+    type Invoke = LinkInvoker;
+
+    fn wrpc(&mut self) -> WrpcCtxView<'_, LinkInvoker> {
+        WrpcCtxView {
+            ctx: &mut self.wrpc,
             table: &mut self.table,
         }
     }

@@ -8,6 +8,14 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
 use super::bindings::wasi::config::store;
+use crate::imports::Served;
+
+/// What this built-in serves.
+pub(crate) const SERVED: Served = Served {
+    package: "wasi:config",
+    interfaces: &["store"],
+    version: "0.2.0-draft",
+};
 
 /// Merged configuration values of one component.
 pub type ConfigValues = Arc<BTreeMap<String, String>>;

@@ -1,13 +1,13 @@
-//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft`: the guest's key-value
-//! calls go to a [`KeyValueBackend`] the embedder chooses through
-//! [`crate::RuntimeBuilder::keyvalue_backend`]. The default is the embedded
-//! [`MemoryKeyValue`] (the built-in store of `wash dev`); the host supplies a
-//! backend that forwards to a linked provider (Redis) in production. Guests
-//! see the same WIT either way, so switching needs no recompile.
+//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft`. Each call goes over the component's
+//! key-value link when it has one (as `wrpc:keyvalue/*@0.2.0-draft` to the link's target, e.g.
+//! a Redis provider), and otherwise to the built-in store, a [`KeyValueBackend`] the embedder
+//! chooses through [`crate::RuntimeBuilder::keyvalue_backend`]. The link is looked up on every
+//! call, so putting or deleting one takes effect at once. Guests see the same WIT either way,
+//! so switching needs no recompile.
 //!
-//! Failures the guest can cause or the backend reports (a bad bucket name, a
-//! key that is not a counter) come back as the WIT `error` variant; only a
-//! forged resource handle traps, as everywhere in wasmtime.
+//! Failures the guest can cause or the store reports (a bad bucket name, a key that is not a
+//! counter, an unreachable provider) come back as the WIT `error` variant; only a forged
+//! resource handle traps, as everywhere in wasmtime.
 
 mod memory;
 
@@ -16,32 +16,44 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use wasmcloud_interfaces::bindings::wrpc::keyvalue as wrpc_kv;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use super::bindings::wasi::keyvalue::{atomics, batch, store};
 use crate::id::ComponentId;
+use crate::imports::Served;
+use crate::links::{CallContext, LinkCtx, LinkInvoker, Route};
 
 pub use memory::MemoryKeyValue;
+
+/// What this built-in serves.
+pub(crate) const SERVED: Served = Served {
+    package: "wasi:keyvalue",
+    interfaces: &["store", "atomics", "batch"],
+    version: "0.2.0-draft",
+};
 
 /// The bucket `open("")` and `open("default")` name.
 pub const DEFAULT_BUCKET: &str = "default";
 
 /// A bucket a component opened: the host side of the WIT `bucket` resource,
 /// and what every [`KeyValueBackend`] call is addressed to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Two buckets are the same when the same component opened them under the same name (`""`
+/// and `"default"` are one bucket).
+#[derive(Debug, Clone)]
 pub struct Bucket {
     component: ComponentId,
-    name: Arc<str>,
+    identifier: Arc<str>,
 }
 
 impl Bucket {
-    /// The bucket `name` as opened by `component`. An empty name is the
-    /// [`DEFAULT_BUCKET`].
-    pub fn new(component: ComponentId, name: &str) -> Self {
-        let name = if name.is_empty() { DEFAULT_BUCKET } else { name };
+    /// The bucket `identifier` as opened by `component`.
+    pub fn new(component: ComponentId, identifier: &str) -> Self {
         Self {
             component,
-            name: name.into(),
+            identifier: identifier.into(),
         }
     }
 
@@ -55,7 +67,33 @@ impl Bucket {
     /// The bucket's name, [`DEFAULT_BUCKET`] for the empty identifier.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        if self.identifier.is_empty() {
+            DEFAULT_BUCKET
+        } else {
+            &self.identifier
+        }
+    }
+
+    /// The identifier exactly as the component passed it to `open`; what a linked store
+    /// receives.
+    #[must_use]
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+}
+
+impl PartialEq for Bucket {
+    fn eq(&self, other: &Self) -> bool {
+        self.component == other.component && self.name() == other.name()
+    }
+}
+
+impl Eq for Bucket {}
+
+impl std::hash::Hash for Bucket {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.component.hash(state);
+        self.name().hash(state);
     }
 }
 
@@ -78,6 +116,16 @@ pub enum KeyValueError {
         /// The bucket refused.
         bucket: String,
     },
+    /// The component has no key-value link and there is no built-in store.
+    #[error(
+        "no link named `{link_name}` provides `{interface}` and this host has no built-in key-value store: put a key-value link for the component"
+    )]
+    NoLink {
+        /// The link name the component used.
+        link_name: String,
+        /// The interface it called.
+        interface: String,
+    },
     /// Anything else, described for the guest.
     #[error("{0}")]
     Other(String),
@@ -88,6 +136,7 @@ impl From<KeyValueError> for store::Error {
         match err {
             KeyValueError::NoSuchStore { .. } => Self::NoSuchStore,
             KeyValueError::AccessDenied { .. } => Self::AccessDenied,
+            err @ KeyValueError::NoLink { .. } => Self::Other(err.to_string()),
             KeyValueError::Other(message) => Self::Other(message),
         }
     }
@@ -157,17 +206,19 @@ pub trait KeyValueBackend: Send + Sync + fmt::Debug + 'static {
 pub struct WasiKeyValueCtxView<'a> {
     /// The calling component, recorded in every [`Bucket`] it opens.
     pub component: &'a ComponentId,
-    /// Where the calls go.
-    pub backend: &'a Arc<dyn KeyValueBackend>,
+    /// The built-in store, serving the component when it has no key-value link; `None`
+    /// when the embedder offers none.
+    pub backend: Option<&'a Arc<dyn KeyValueBackend>>,
     /// Holds the guest's open buckets.
     pub table: &'a mut ResourceTable,
+    pub(crate) links: &'a LinkCtx,
 }
 
 impl fmt::Debug for WasiKeyValueCtxView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WasiKeyValueCtxView")
             .field("component", self.component)
-            .field("backend", self.backend)
+            .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
 }
@@ -184,24 +235,80 @@ impl HasData for WasiKeyValue {
     type Data<'a> = WasiKeyValueCtxView<'a>;
 }
 
-/// The result shape of every binding: the outer error traps (a forged
-/// handle), the inner one is the guest-visible WIT error.
+/// The result shape of every binding: the outer error traps (a forged handle), the inner one
+/// is the guest-visible WIT error.
 type GuestResult<T> = wasmtime::Result<Result<T, store::Error>>;
 
 fn guest<T>(result: Result<T, KeyValueError>) -> GuestResult<T> {
     Ok(result.map_err(store::Error::from))
 }
 
+/// The interfaces a key-value link may provide, as links name them.
+const STORE: &str = "wasi:keyvalue/store";
+const ATOMICS: &str = "wasi:keyvalue/atomics";
+const BATCH: &str = "wasi:keyvalue/batch";
+
+/// Where one key-value call goes: over the component's link, or to the built-in store.
+enum Via<'a> {
+    Link {
+        invoker: LinkInvoker,
+        cx: CallContext,
+        route: Route,
+    },
+    Builtin(&'a Arc<dyn KeyValueBackend>),
+}
+
+/// What a call over a key-value link returns: the transport's outcome around the WIT one.
+type WrpcResult<T> = anyhow::Result<Result<T, wrpc_kv::store::Error>>;
+
 impl WasiKeyValueCtxView<'_> {
-    fn bucket(&self, handle: &Resource<Bucket>) -> wasmtime::Result<&Bucket> {
-        Ok(self.table.get(handle)?)
+    fn bucket(&self, handle: &Resource<Bucket>) -> wasmtime::Result<Bucket> {
+        Ok(self.table.get(handle)?.clone())
     }
+
+    /// The link for `interface` if the component has one, else the built-in store.
+    fn via(&self, interface: &str) -> Result<Via<'_>, KeyValueError> {
+        if let Some(route) = self.links.route(interface) {
+            return Ok(Via::Link {
+                invoker: self.links.invoker(),
+                cx: self.links.routed(route.clone()),
+                route,
+            });
+        }
+        self.backend.map(Via::Builtin).ok_or_else(|| KeyValueError::NoLink {
+            link_name: self.links.names.get(interface).to_string(),
+            interface: interface.to_owned(),
+        })
+    }
+}
+
+/// The guest's view of a call over a link: the provider's WIT error as is, a failure to reach
+/// it as `other` naming the link.
+fn linked<T>(route: &Route, bucket: &Bucket, result: WrpcResult<T>) -> Result<T, KeyValueError> {
+    let bucket = || bucket.identifier().to_owned();
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(wrpc_kv::store::Error::NoSuchStore)) => Err(KeyValueError::NoSuchStore { bucket: bucket() }),
+        Ok(Err(wrpc_kv::store::Error::AccessDenied)) => Err(KeyValueError::AccessDenied { bucket: bucket() }),
+        Ok(Err(wrpc_kv::store::Error::Other(message))) => Err(KeyValueError::Other(message)),
+        Err(err) => Err(KeyValueError::Other(format!(
+            "key-value link `{}` to `{}` failed: {err:#}",
+            route.link_name, route.target
+        ))),
+    }
+}
+
+fn str_refs(keys: &[String]) -> Vec<&str> {
+    keys.iter().map(String::as_str).collect()
 }
 
 impl store::Host for WasiKeyValueCtxView<'_> {
     async fn open(&mut self, identifier: String) -> GuestResult<Resource<Bucket>> {
         let bucket = Bucket::new(self.component.clone(), &identifier);
-        if let Err(err) = self.backend.open(&bucket).await {
+        // A linked store checks the bucket on each call, as the provider sees it.
+        if let Ok(Via::Builtin(backend)) = self.via(STORE)
+            && let Err(err) = backend.open(&bucket).await
+        {
             tracing::debug!(component_id = %self.component, bucket = identifier, %err, "key-value open refused");
             return guest(Err(err));
         }
@@ -212,35 +319,78 @@ impl store::Host for WasiKeyValueCtxView<'_> {
 impl store::HostBucket for WasiKeyValueCtxView<'_> {
     async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> GuestResult<Option<Vec<u8>>> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.get(bucket, key).await)
+        guest(match self.via(STORE) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::store::get(&invoker, cx, bucket.identifier(), &key)
+                    .await
+                    .map(|r| r.map(|v| v.map(Vec::from))),
+            ),
+            Ok(Via::Builtin(backend)) => backend.get(&bucket, key).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> GuestResult<()> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.set(bucket, key, value).await)
+        guest(match self.via(STORE) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::store::set(&invoker, cx, bucket.identifier(), &key, &value.into()).await,
+            ),
+            Ok(Via::Builtin(backend)) => backend.set(&bucket, key, value).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> GuestResult<()> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.delete(bucket, key).await)
+        guest(match self.via(STORE) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::store::delete(&invoker, cx, bucket.identifier(), &key).await,
+            ),
+            Ok(Via::Builtin(backend)) => backend.delete(&bucket, key).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> GuestResult<bool> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.exists(bucket, key).await)
+        guest(match self.via(STORE) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::store::exists(&invoker, cx, bucket.identifier(), &key).await,
+            ),
+            Ok(Via::Builtin(backend)) => backend.exists(&bucket, key).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn list_keys(&mut self, bucket: Resource<Bucket>, cursor: Option<u64>) -> GuestResult<store::KeyResponse> {
         let bucket = self.bucket(&bucket)?;
-        guest(
-            self.backend
-                .list_keys(bucket, cursor)
-                .await
-                .map(|page| store::KeyResponse {
-                    keys: page.keys,
-                    cursor: page.cursor,
-                }),
-        )
+        let page = match self.via(STORE) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::store::list_keys(&invoker, cx, bucket.identifier(), cursor)
+                    .await
+                    .map(|r| r.map(|page| KeyPage {
+                        keys: page.keys,
+                        cursor: page.cursor,
+                    })),
+            ),
+            Ok(Via::Builtin(backend)) => backend.list_keys(&bucket, cursor).await,
+            Err(err) => Err(err),
+        };
+        guest(page.map(|page| store::KeyResponse {
+            keys: page.keys,
+            cursor: page.cursor,
+        }))
     }
 
     async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -252,24 +402,62 @@ impl store::HostBucket for WasiKeyValueCtxView<'_> {
 impl atomics::Host for WasiKeyValueCtxView<'_> {
     async fn increment(&mut self, bucket: Resource<Bucket>, key: String, delta: u64) -> GuestResult<u64> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.increment(bucket, key, delta).await)
+        guest(match self.via(ATOMICS) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::atomics::increment(&invoker, cx, bucket.identifier(), &key, delta).await,
+            ),
+            Ok(Via::Builtin(backend)) => backend.increment(&bucket, key, delta).await,
+            Err(err) => Err(err),
+        })
     }
 }
 
 impl batch::Host for WasiKeyValueCtxView<'_> {
     async fn get_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> GuestResult<ManyValues> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.get_many(bucket, keys).await)
+        guest(match self.via(BATCH) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::batch::get_many(&invoker, cx, bucket.identifier(), &str_refs(&keys))
+                    .await
+                    .map(|r| r.map(|values| values.into_iter().map(|v| v.map(|(k, v)| (k, Vec::from(v)))).collect())),
+            ),
+            Ok(Via::Builtin(backend)) => backend.get_many(&bucket, keys).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn set_many(&mut self, bucket: Resource<Bucket>, key_values: Vec<(String, Vec<u8>)>) -> GuestResult<()> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.set_many(bucket, key_values).await)
+        guest(match self.via(BATCH) {
+            Ok(Via::Link { invoker, cx, route }) => {
+                let values: Vec<Bytes> = key_values.iter().map(|(_, v)| Bytes::copy_from_slice(v)).collect();
+                let pairs: Vec<(&str, &Bytes)> = key_values.iter().map(|(k, _)| k.as_str()).zip(&values).collect();
+                linked(
+                    &route,
+                    &bucket,
+                    wrpc_kv::batch::set_many(&invoker, cx, bucket.identifier(), &pairs).await,
+                )
+            }
+            Ok(Via::Builtin(backend)) => backend.set_many(&bucket, key_values).await,
+            Err(err) => Err(err),
+        })
     }
 
     async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> GuestResult<()> {
         let bucket = self.bucket(&bucket)?;
-        guest(self.backend.delete_many(bucket, keys).await)
+        guest(match self.via(BATCH) {
+            Ok(Via::Link { invoker, cx, route }) => linked(
+                &route,
+                &bucket,
+                wrpc_kv::batch::delete_many(&invoker, cx, bucket.identifier(), &str_refs(&keys)).await,
+            ),
+            Ok(Via::Builtin(backend)) => backend.delete_many(&bucket, keys).await,
+            Err(err) => Err(err),
+        })
     }
 }
 

@@ -5,6 +5,14 @@ use wasmtime::component::{HasData, Linker};
 
 use super::bindings::wasi::logging::logging::{self, Level};
 use crate::id::ComponentId;
+use crate::imports::Served;
+
+/// What this built-in serves.
+pub(crate) const SERVED: Served = Served {
+    package: "wasi:logging",
+    interfaces: &["logging"],
+    version: "0.1.0-draft",
+};
 
 /// What `wasi:logging/logging` needs from the store data.
 #[derive(Debug)]

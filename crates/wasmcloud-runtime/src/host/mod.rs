@@ -4,75 +4,48 @@
 //! wasmtime-wasi(-http); `wasi:config`, `wasi:logging` and `wasi:keyvalue`
 //! are bound here from the WIT in `crates/wasmcloud-runtime/wit`.
 
+pub(crate) mod bus;
 pub mod config;
 pub mod keyvalue;
 pub mod logging;
 
+use crate::imports::Served;
+
 /// Bindings generated from `wit/`: the `wasi:config/store@0.2.0-draft`,
-/// `wasi:logging/logging@0.1.0-draft` and
-/// `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft` imports. Key-value calls
-/// are async: a backend may go over the network.
+/// `wasi:logging/logging@0.1.0-draft`,
+/// `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft` and `wasmcloud:bus/lattice`
+/// imports. Key-value calls are async: a backend or a link may go over the network.
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "wasmcloud:runtime/host",
-        imports: { "wasi:keyvalue": async | trappable },
-        with: { "wasi:keyvalue/store.bucket": super::keyvalue::Bucket },
+        imports: {
+            "wasi:keyvalue": async | trappable,
+            "wasmcloud:bus": trappable,
+        },
+        with: {
+            "wasi:keyvalue/store.bucket": super::keyvalue::Bucket,
+            "wasmcloud:bus/lattice@1.0.0.call-target-interface": super::bus::TargetInterface,
+            "wasmcloud:bus/lattice@2.0.1.call-target-interface": super::bus::TargetInterface,
+        },
     });
 }
 
-/// Interfaces served locally, by fully qualified import name prefix. An
-/// import matching none of these goes to the [`crate::ImportRouter`]. The
-/// WASI packages match any 0.2 version because wasmtime's linker resolves
-/// semver-compatible versions; the draft interfaces match exactly.
-pub(crate) const LOCAL_INTERFACES: &[&str] = &[
-    "wasi:cli/",
-    "wasi:clocks/",
-    "wasi:filesystem/",
-    "wasi:io/",
-    "wasi:random/",
-    "wasi:sockets/",
-    "wasi:http/types@",
-    "wasi:http/outgoing-handler@",
-    "wasi:config/store@0.2.0-draft",
-    "wasi:logging/logging@0.1.0-draft",
-    "wasi:keyvalue/store@0.2.0-draft",
-    "wasi:keyvalue/atomics@0.2.0-draft",
-    "wasi:keyvalue/batch@0.2.0-draft",
+/// What the built-ins serve, for [`crate::imports`] to tell them from linked imports: WASI
+/// 0.2 and `wasi:http` (types and outgoing handler) from wasmtime-wasi(-http), and the
+/// interfaces bound here.
+pub(crate) const SERVED: &[Served] = &[
+    Served { package: "wasi:cli", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:clocks", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:filesystem", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:io", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:random", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:sockets", interfaces: &[], version: "0.2" },
+    Served { package: "wasi:http", interfaces: &["types", "outgoing-handler"], version: "0.2" },
+    config::SERVED,
+    logging::SERVED,
+    keyvalue::SERVED,
+    bus::SERVED_1,
+    bus::SERVED_2,
 ];
 
-/// Whether the runtime serves the import `name` itself.
-pub(crate) fn is_local(name: &str) -> bool {
-    LOCAL_INTERFACES.iter().any(|prefix| {
-        if prefix.ends_with('/') || prefix.ends_with('@') {
-            name.starts_with(prefix)
-        } else {
-            name == *prefix
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_local;
-
-    #[test]
-    fn wasi_and_served_drafts_are_local() {
-        assert!(is_local("wasi:cli/environment@0.2.0"));
-        assert!(is_local("wasi:io/streams@0.2.6"));
-        assert!(is_local("wasi:http/types@0.2.3"));
-        assert!(is_local("wasi:config/store@0.2.0-draft"));
-        assert!(is_local("wasi:logging/logging@0.1.0-draft"));
-        assert!(is_local("wasi:keyvalue/store@0.2.0-draft"));
-        assert!(is_local("wasi:keyvalue/batch@0.2.0-draft"));
-    }
-
-    #[test]
-    fn capabilities_are_not_local() {
-        assert!(!is_local("wasi:blobstore/blobstore@0.2.0-draft"));
-        assert!(!is_local("wasi:keyvalue/store@0.2.0-draft2"));
-        assert!(!is_local("wasi:http/incoming-handler@0.2.0"));
-        assert!(!is_local("wasi:config/store@0.2.0-draft2"));
-        assert!(!is_local("wasmcloud:messaging/consumer@0.2.0"));
-    }
-}

@@ -56,18 +56,19 @@ async fn trap_fails_that_request_only() {
 async fn unlinked_import_fails_naming_the_interface() {
     let runtime = runtime();
     let unlinked = runtime.load("unlinked", &guest(HTTP_UNLINKED)).unwrap();
-    assert_eq!(unlinked.routed_imports(), ["test:unlinked/greeter@0.1.0"]);
+    assert_eq!(unlinked.linked_imports(), ["test:unlinked/greeter@0.1.0"]);
     let err = unlinked.handle_http(get("/")).await.unwrap_err();
     assert_eq!(
         err.kind(),
         &ErrorKind::MissingLink {
-            interface: "test:unlinked/greeter@0.1.0".into(),
+            link_name: "default".into(),
+            interface: "test:unlinked/greeter".into(),
             function: "greet".into(),
         }
     );
     assert!(
         err.to_string()
-            .contains("no link provides `test:unlinked/greeter@0.1.0`"),
+            .contains("no link named `default` provides `test:unlinked/greeter`"),
         "{err}"
     );
 }

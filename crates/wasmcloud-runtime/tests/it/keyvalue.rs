@@ -22,7 +22,7 @@ async fn call(component: &wasmcloud_runtime::Component, path: &str) -> (u16, Str
 async fn counters_increase_per_path_and_paths_are_independent() {
     let runtime = runtime();
     let counter = runtime.load("kvcounter", &guest(HTTP_KVCOUNTER)).unwrap();
-    assert!(counter.routed_imports().is_empty(), "{:?}", counter.routed_imports());
+    assert!(counter.linked_imports().is_empty(), "{:?}", counter.linked_imports());
     for (path, count) in [("/a", 1), ("/a", 2), ("/b", 1), ("/a", 3), ("/b", 2)] {
         let (status, body) = call(&counter, path).await;
         assert_eq!(status, 200, "{body}");
@@ -63,7 +63,7 @@ async fn embedder_chooses_the_backend() {
     let runtime = Runtime::builder()
         .limits(test_limits())
         .cache_dir(shared_cache_dir())
-        .keyvalue_backend(store.clone())
+        .keyvalue_backend(Some(store.clone()))
         .build()
         .unwrap();
     let counter = runtime.load("kvcounter", &guest(HTTP_KVCOUNTER)).unwrap();
@@ -76,11 +76,28 @@ async fn embedder_chooses_the_backend() {
     let runtime = Runtime::builder()
         .limits(test_limits())
         .cache_dir(shared_cache_dir())
-        .keyvalue_backend(Arc::new(DenyAll))
+        .keyvalue_backend(Some(Arc::new(DenyAll)))
         .build()
         .unwrap();
     let counter = runtime.load("kvcounter", &guest(HTTP_KVCOUNTER)).unwrap();
     assert_eq!(call(&counter, "/a").await, (500, "error: access-denied".to_string()));
+}
+
+#[tokio::test]
+async fn without_a_store_or_a_link_calls_name_the_missing_link() {
+    let runtime = Runtime::builder()
+        .limits(test_limits())
+        .cache_dir(shared_cache_dir())
+        .keyvalue_backend(None)
+        .build()
+        .unwrap();
+    let counter = runtime.load("kvcounter", &guest(HTTP_KVCOUNTER)).unwrap();
+    let (status, body) = call(&counter, "/a").await;
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("no link named `default` provides `wasi:keyvalue/atomics`"),
+        "{body}"
+    );
 }
 
 /// A backend that refuses every bucket, standing in for a host backend
