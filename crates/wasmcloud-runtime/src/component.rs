@@ -273,6 +273,8 @@ pub(crate) fn classify(err: wasmtime::Error, ctx: &Ctx, otherwise: ErrorKind) ->
             interface: missing.interface.clone(),
             function: missing.function.clone(),
         }
+    } else if let Some(message) = ctx.link_failure() {
+        ErrorKind::LinkFailed { message }
     } else {
         otherwise
     };

@@ -61,6 +61,12 @@ pub enum ErrorKind {
         /// The function the guest called.
         function: String,
     },
+    /// A call the guest made over a link failed: its target did not answer, went away, or
+    /// failed the call.
+    LinkFailed {
+        /// What went wrong, naming the target.
+        message: String,
+    },
     /// The guest ran past its execution deadline and was stopped.
     DeadlineExceeded,
     /// The guest tried to grow its linear memory past the configured cap.
@@ -121,6 +127,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "component called `{interface}#{function}` but no link named `{link_name}` provides `{interface}`: link the component to a provider or component that exports it"
             ),
+            Self::LinkFailed { message } => write!(f, "a call over a link failed: {message}"),
             Self::DeadlineExceeded => {
                 f.write_str("component exceeded its execution deadline and was stopped")
             }
@@ -208,6 +215,9 @@ mod tests {
                 function: "open".into(),
             },
             ErrorKind::DeadlineExceeded,
+            ErrorKind::LinkFailed {
+                message: "nothing answers".into(),
+            },
             ErrorKind::Stopped,
             ErrorKind::Transport,
         ];

@@ -68,7 +68,8 @@ impl Exports {
     /// or return other resources, and the HTTP handler, are left out.
     pub(crate) fn of(engine: &Engine, component: &wasmtime::component::Component) -> Self {
         let ty = component.component_type();
-        let io_streams: Arc<[ResourceType]> = wrpc_runtime_wasmtime::paths::wasi_io_stream_resources(engine, &ty).into();
+        let io_streams: Arc<[ResourceType]> =
+            wrpc_runtime_wasmtime::paths::wasi_io_stream_resources(engine, &ty).into();
         let mut functions = Vec::new();
         for (name, item) in ty.exports(engine) {
             match item {
@@ -125,7 +126,11 @@ fn export(
 ) -> Option<Export> {
     let params: Arc<[Type]> = func.params().map(|(_, ty)| ty).collect();
     let results: Arc<[Type]> = func.results().collect();
-    if let Some(ty) = params.iter().chain(results.iter()).find(|ty| !carriable(ty, io_streams)) {
+    if let Some(ty) = params
+        .iter()
+        .chain(results.iter())
+        .find(|ty| !carriable(ty, io_streams))
+    {
         tracing::debug!(
             instance,
             function,
@@ -182,7 +187,11 @@ fn params_async_paths(params: &[Type], io_streams: &[ResourceType]) -> Vec<Box<[
 }
 
 /// Paths of members `(i, ty)` of a tuple-like value, each prefixed with `Some(i)`.
-fn collect_indexed(members: impl Iterator<Item = (usize, Type)>, io_streams: &[ResourceType], out: &mut BTreeSet<Path>) {
+fn collect_indexed(
+    members: impl Iterator<Item = (usize, Type)>,
+    io_streams: &[ResourceType],
+    out: &mut BTreeSet<Path>,
+) {
     for (i, ty) in members {
         let (nested, is_async) = async_paths(&ty, io_streams);
         out.extend(nested.into_iter().map(|mut path| {
@@ -306,9 +315,12 @@ impl Component {
                 .instantiate_async(&mut *store)
                 .await
                 .map_err(|e| (CallError::Call(e), ErrorKind::Instantiation))?;
-            let func = instance
-                .get_func(&mut *store, export.index)
-                .ok_or_else(|| (CallError::Call(wasmtime::format_err!("export vanished")), ErrorKind::Instantiation))?;
+            let func = instance.get_func(&mut *store, export.index).ok_or_else(|| {
+                (
+                    CallError::Call(wasmtime::format_err!("export vanished")),
+                    ErrorKind::Instantiation,
+                )
+            })?;
             wrpc_runtime_wasmtime::call(
                 &mut *store,
                 params,

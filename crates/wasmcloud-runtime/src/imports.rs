@@ -13,6 +13,10 @@ use wasmtime::component::{Linker, ResourceType};
 
 use crate::store::Ctx;
 
+/// Resources the host defines for forwarded interfaces, by instance and name: none, since
+/// resources never cross a link.
+type HostResources = HashMap<Box<str>, HashMap<Box<str>, (ResourceType, ResourceType)>>;
+
 /// Interfaces one built-in serves: every interface of `package` (or only `interfaces`) at a
 /// version `version` accepts.
 #[derive(Debug, Clone, Copy)]
@@ -69,8 +73,7 @@ pub(crate) fn define_linked_imports(
     builtins: &[Served],
     component: &wasmtime::component::Component,
 ) -> wasmtime::Result<Vec<String>> {
-    let no_host_resources: Arc<HashMap<Box<str>, HashMap<Box<str>, (ResourceType, ResourceType)>>> =
-        Arc::default();
+    let no_host_resources: Arc<HostResources> = Arc::default();
     let no_guest_resources: Arc<[ResourceType]> = Arc::from([]);
     let mut linked = Vec::new();
     for (name, item) in component.component_type().imports(engine) {

@@ -134,6 +134,24 @@ pub(crate) struct LinkCtx {
     pub(crate) links: Option<Arc<dyn Links>>,
     pub(crate) names: LinkNames,
     pub(crate) timeout: Duration,
+    pub(crate) failure: LinkFailure,
+}
+
+/// The last failure of a forwarded import's call in one store. Such a failure traps the
+/// guest (the function has no error to return), and the trap is then reported as the link's
+/// failure rather than the guest's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LinkFailure(Arc<Mutex<Option<String>>>);
+
+impl LinkFailure {
+    fn record(&self, message: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+    }
+
+    /// What went wrong with the store's last failed linked call, if one failed.
+    pub(crate) fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
 }
 
 impl LinkCtx {
@@ -150,6 +168,7 @@ impl LinkCtx {
         LinkInvoker {
             links: self.links.clone(),
             names: self.names.clone(),
+            failure: self.failure.clone(),
         }
     }
 
@@ -190,6 +209,7 @@ pub(crate) struct CallContext {
 pub(crate) struct LinkInvoker {
     links: Option<Arc<dyn Links>>,
     names: LinkNames,
+    failure: LinkFailure,
 }
 
 impl wrpc_transport::Invoke for LinkInvoker {
@@ -218,14 +238,16 @@ impl wrpc_transport::Invoke for LinkInvoker {
         let Some(links) = &self.links else {
             return Err(missing(&self.names.get(interface)).into());
         };
-        let route = match cx.route {
-            Some(route) => route,
+        // A call the runtime routed itself (a built-in's) reports failures to its caller;
+        // a forwarded import's failure traps the guest, so it is recorded for the report.
+        let (route, watched) = match cx.route {
+            Some(route) => (route, None),
             None => {
                 let link_name = self.names.get(interface);
                 let Some(target) = links.target(&cx.source, &link_name, interface) else {
                     return Err(missing(&link_name).into());
                 };
-                Route { link_name, target }
+                (Route { link_name, target }, Some(self.failure.clone()))
             }
         };
         let paths: Vec<&[Option<usize>]> = paths.as_ref().iter().map(AsRef::as_ref).collect();
@@ -238,7 +260,107 @@ impl wrpc_transport::Invoke for LinkInvoker {
             params,
             paths: &paths,
         };
-        Ok(links.invoke(call).await?)
+        match (links.invoke(call).await, watched) {
+            (Ok(streams), None) => Ok(streams),
+            (Ok((outgoing, incoming)), Some(failure)) => {
+                let watch = Arc::new(Watch {
+                    failure,
+                    target: route.target,
+                    call: format!("{instance}.{func}"),
+                });
+                Ok((
+                    Outgoing::new(Watched {
+                        inner: outgoing,
+                        watch: Arc::clone(&watch),
+                        root: true,
+                    }),
+                    Incoming::new(Watched {
+                        inner: incoming,
+                        watch,
+                        root: true,
+                    }),
+                ))
+            }
+            (Err(err), watched) => {
+                if let Some(failure) = watched {
+                    failure.record(err.to_string());
+                }
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// Where a forwarded call records how it failed.
+#[derive(Debug)]
+struct Watch {
+    failure: LinkFailure,
+    target: Arc<str>,
+    call: String,
+}
+
+/// A stream of a forwarded call: an I/O error, or results that end before they are complete,
+/// is recorded as the link's failure.
+struct Watched<T> {
+    inner: T,
+    watch: Arc<Watch>,
+    /// The call's own stream, as opposed to one of its nested async values (which end
+    /// normally by ending).
+    root: bool,
+}
+
+impl<T> Watched<T> {
+    fn check<R>(&self, result: std::io::Result<R>) -> std::io::Result<R> {
+        if let Err(err) = &result {
+            self.watch.failure.record(format!(
+                "`{}` on `{}` failed: {err}",
+                self.watch.call, self.watch.target
+            ));
+        }
+        result
+    }
+}
+
+impl<T: wrpc_transport::Index<T>> wrpc_transport::Index<Self> for Watched<T> {
+    fn index(&self, path: &[usize]) -> anyhow::Result<Self> {
+        Ok(Self {
+            inner: self.inner.index(path)?,
+            watch: Arc::clone(&self.watch),
+            root: false,
+        })
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        polled.map(|r| self.check(r))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        polled.map(|r| self.check(r))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        polled.map(|r| self.check(r))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let ended = matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0;
+        if ended && self.root {
+            // The results are read only as far as they go: an end here is premature.
+            self.watch.failure.record(format!(
+                "`{}` on `{}` ended without its results: it failed there, see that host's or provider's log",
+                self.watch.call, self.watch.target
+            ));
+        }
+        polled.map(|r| self.check(r))
     }
 }
 

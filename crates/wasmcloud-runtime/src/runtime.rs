@@ -21,7 +21,7 @@ use crate::host::keyvalue::{KeyValueBackend, MemoryKeyValue};
 use crate::id::ComponentId;
 use crate::imports;
 use crate::limits::Limits;
-use crate::links::{DEFAULT_LINK_TIMEOUT, LinkCtx, LinkNames, Links};
+use crate::links::{DEFAULT_LINK_TIMEOUT, LinkCtx, LinkFailure, LinkNames, Links};
 use crate::store::Ctx;
 
 /// How often the epoch advances by default: the granularity of deadlines and
@@ -261,6 +261,7 @@ impl Runtime {
             links: self.inner.links.clone(),
             names: LinkNames::default(),
             timeout: self.inner.link_timeout,
+            failure: LinkFailure::default(),
         }
     }
 

@@ -101,6 +101,13 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
     store
 }
 
+impl Ctx {
+    /// How the store's last forwarded call failed, if one did.
+    pub(crate) fn link_failure(&self) -> Option<String> {
+        self.wrpc.links.failure.get()
+    }
+}
+
 impl WasiView for Ctx {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

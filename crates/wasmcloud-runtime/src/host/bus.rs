@@ -6,8 +6,8 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use super::bindings::wasmcloud::bus1_0_0 as bus1;
 use super::bindings::wasmcloud::bus2_0_1 as bus2;
-use crate::links::LinkCtx;
 use crate::imports::Served;
+use crate::links::LinkCtx;
 
 /// What this built-in serves: both versions components import.
 pub(crate) const SERVED_1: Served = Served {
@@ -55,7 +55,12 @@ impl HasData for WasmcloudBus {
 }
 
 impl WasmcloudBusCtxView<'_> {
-    fn new_target(&mut self, namespace: String, package: String, interface: String) -> wasmtime::Result<Resource<TargetInterface>> {
+    fn new_target(
+        &mut self,
+        namespace: String,
+        package: String,
+        interface: String,
+    ) -> wasmtime::Result<Resource<TargetInterface>> {
         Ok(self.table.push(TargetInterface {
             namespace,
             package,
@@ -73,7 +78,12 @@ impl WasmcloudBusCtxView<'_> {
 }
 
 impl bus1::lattice::HostCallTargetInterface for WasmcloudBusCtxView<'_> {
-    fn new(&mut self, namespace: String, package: String, interface: String) -> wasmtime::Result<Resource<TargetInterface>> {
+    fn new(
+        &mut self,
+        namespace: String,
+        package: String,
+        interface: String,
+    ) -> wasmtime::Result<Resource<TargetInterface>> {
         self.new_target(namespace, package, interface)
     }
 
@@ -92,7 +102,12 @@ impl bus1::lattice::Host for WasmcloudBusCtxView<'_> {
 }
 
 impl bus2::lattice::HostCallTargetInterface for WasmcloudBusCtxView<'_> {
-    fn new(&mut self, namespace: String, package: String, interface: String) -> wasmtime::Result<Resource<TargetInterface>> {
+    fn new(
+        &mut self,
+        namespace: String,
+        package: String,
+        interface: String,
+    ) -> wasmtime::Result<Resource<TargetInterface>> {
         self.new_target(namespace, package, interface)
     }
 

@@ -379,10 +379,12 @@ impl store::HostBucket for WasiKeyValueCtxView<'_> {
                 &bucket,
                 wrpc_kv::store::list_keys(&invoker, cx, bucket.identifier(), cursor)
                     .await
-                    .map(|r| r.map(|page| KeyPage {
-                        keys: page.keys,
-                        cursor: page.cursor,
-                    })),
+                    .map(|r| {
+                        r.map(|page| KeyPage {
+                            keys: page.keys,
+                            cursor: page.cursor,
+                        })
+                    }),
             ),
             Ok(Via::Builtin(backend)) => backend.list_keys(&bucket, cursor).await,
             Err(err) => Err(err),

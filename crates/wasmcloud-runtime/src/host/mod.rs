@@ -35,17 +35,44 @@ pub mod bindings {
 /// 0.2 and `wasi:http` (types and outgoing handler) from wasmtime-wasi(-http), and the
 /// interfaces bound here.
 pub(crate) const SERVED: &[Served] = &[
-    Served { package: "wasi:cli", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:clocks", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:filesystem", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:io", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:random", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:sockets", interfaces: &[], version: "0.2" },
-    Served { package: "wasi:http", interfaces: &["types", "outgoing-handler"], version: "0.2" },
+    Served {
+        package: "wasi:cli",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:clocks",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:filesystem",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:io",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:random",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:sockets",
+        interfaces: &[],
+        version: "0.2",
+    },
+    Served {
+        package: "wasi:http",
+        interfaces: &["types", "outgoing-handler"],
+        version: "0.2",
+    },
     config::SERVED,
     logging::SERVED,
     keyvalue::SERVED,
     bus::SERVED_1,
     bus::SERVED_2,
 ];
-
