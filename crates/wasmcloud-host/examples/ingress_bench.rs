@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
-use wasmcloud_host::ingress::{HttpIngress, IngressSettings, RouteKey, ServeHandle};
+use wasmcloud_host::ingress::{HttpIngress, IngressSettings, RouteKey};
 use wasmcloud_runtime::Runtime;
 
 struct Args {
@@ -65,12 +65,11 @@ async fn main() -> Result<()> {
     let component = tokio::task::spawn_blocking(move || runtime.load("hello", &wasm))
         .await?
         .context("loading the component")?;
-    let mut handle = ServeHandle::new(component);
     if let Some(max) = args.max_instances {
-        handle = handle.with_permits(Arc::new(tokio::sync::Semaphore::new(max)));
+        component.set_instance_permits(Some(Arc::new(tokio::sync::Semaphore::new(max))));
     }
     let ingress = HttpIngress::new(IngressSettings::default(), move |id: &str| {
-        (id == "hello").then(|| handle.clone())
+        (id == "hello").then(|| component.clone())
     })?;
     let config = HashMap::from([("address", args.address.as_str())]);
     let address = ingress.add_route(RouteKey::new("hello", "default"), config)?;

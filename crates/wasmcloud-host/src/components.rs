@@ -1,6 +1,6 @@
-//! The table of components running on this host. The ingress reads it on
-//! every request (a read lock and an `Arc` clone), the control interface
-//! replaces entries when components are scaled or updated.
+//! The table of components running on this host, and the wRPC servers of their exports. The
+//! ingress and the wRPC server read it on every request (a read lock and an `Arc` clone), the
+//! control interface replaces entries when components are scaled or updated.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::Semaphore;
 use wasmcloud_control_interface::{ComponentDescription, ComponentId, ConfigName};
 
-use crate::ingress::{ComponentLookup, ServeHandle};
+use crate::ingress::ComponentLookup;
+use crate::rpc;
 
 /// One running component.
 #[derive(Debug)]
@@ -19,7 +20,7 @@ pub(crate) struct RunningComponent {
     pub(crate) component: wasmcloud_runtime::Component,
     /// How many invocations may run at once; `u32::MAX` is unbounded.
     pub(crate) max_instances: u32,
-    /// Enforces `max_instances`; `None` when unbounded.
+    /// Enforces `max_instances` (the component holds it too); `None` when unbounded.
     pub(crate) permits: Option<Arc<Semaphore>>,
     /// Annotations from the scale request.
     pub(crate) annotations: BTreeMap<String, String>,
@@ -49,14 +50,6 @@ impl RunningComponent {
             limits: self.limits.clone(),
         }
     }
-
-    fn serve_handle(&self) -> ServeHandle {
-        let handle = ServeHandle::new(self.component.clone());
-        match &self.permits {
-            Some(permits) => handle.with_permits(Arc::clone(permits)),
-            None => handle,
-        }
-    }
 }
 
 /// The components running here, by id.
@@ -66,6 +59,8 @@ pub(crate) struct Components {
     /// One lock per component id, so scale and update requests for the same
     /// component apply one after another while others proceed.
     op_locks: Mutex<HashMap<ComponentId, Arc<tokio::sync::Mutex<()>>>>,
+    /// The wRPC servers of running components' exports.
+    servers: Mutex<HashMap<ComponentId, rpc::Server>>,
 }
 
 impl Components {
@@ -83,8 +78,22 @@ impl Components {
         self.write().insert(id, Arc::new(running))
     }
 
+    /// Takes `id` out of the table and stops serving its exports; calls already running
+    /// finish.
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<RunningComponent>> {
+        self.lock_servers().remove(id);
         self.write().remove(id)
+    }
+
+    /// Serves `id`'s exports with `server` from now on, replacing (and so stopping) the one
+    /// that served them before.
+    pub(crate) fn set_server(&self, id: ComponentId, server: rpc::Server) {
+        let replaced = self.lock_servers().insert(id, server);
+        drop(replaced);
+    }
+
+    fn lock_servers(&self) -> std::sync::MutexGuard<'_, HashMap<ComponentId, rpc::Server>> {
+        self.servers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every running component, ordered by id.
@@ -112,8 +121,8 @@ impl Components {
 }
 
 impl ComponentLookup for Components {
-    fn lookup(&self, component_id: &str) -> Option<ServeHandle> {
-        self.read().get(component_id).map(|c| c.serve_handle())
+    fn lookup(&self, component_id: &str) -> Option<wasmcloud_runtime::Component> {
+        self.read().get(component_id).map(|c| c.component.clone())
     }
 }
 

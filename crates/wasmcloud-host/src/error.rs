@@ -106,12 +106,41 @@ impl From<ErrorKind> for Error {
     }
 }
 
+/// An error and its causes, `: `-joined, each cause once (messages often repeat their
+/// source's text): one line for a log or a reply.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Shorthand for results with the host's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner cause")]
+    struct Inner;
+
+    #[test]
+    fn chains_join_causes() {
+        assert_eq!(chain(&Outer(Inner)), "outer: inner cause");
+    }
 
     #[test]
     fn messages_are_lowercase_without_trailing_period() {

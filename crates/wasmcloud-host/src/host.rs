@@ -21,6 +21,7 @@ use crate::events::Events;
 use crate::http_server::{HttpRoute, HttpServers};
 use crate::labels::Labels;
 use crate::providers::Providers;
+use crate::rpc::LatticeLinks;
 use crate::shutdown::Shutdown;
 use crate::state::LatticeState;
 use crate::store::LatticeStore;
@@ -81,9 +82,15 @@ impl Host {
             Some(addr) => Some(crate::admin::bind(addr).await?),
             None => None,
         };
+        // Linked calls find their targets in the lattice state the bucket watch keeps, and
+        // travel over the NATS connection made below.
+        let state = LatticeState::default();
+        let links = Arc::new(LatticeLinks::new(&config.lattice, Arc::clone(state.link_targets())));
         // Creating the engine (reserving the instance pool) needs no NATS:
         // it runs on a blocking thread while the host connects.
-        let mut runtime = Runtime::builder().limits(config.limits.clone());
+        let mut runtime = Runtime::builder()
+            .limits(config.limits.clone())
+            .links(Arc::clone(&links) as Arc<dyn wasmcloud_runtime::Links>);
         if let Some(dir) = &config.compile_cache_dir {
             runtime = runtime.cache_dir(dir);
         }
@@ -101,6 +108,7 @@ impl Host {
                 )
             })?;
         tracing::debug!(elapsed = ?started.elapsed(), "connected to NATS");
+        links.connect(nats.clone());
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "lattice buckets open");
         let runtime = runtime
@@ -120,7 +128,7 @@ impl Host {
             labels: Labels::new(&config.labels),
             nats,
             store,
-            state: LatticeState::default(),
+            state,
             runtime,
             components: Arc::new(Components::default()),
             providers: Providers::default(),

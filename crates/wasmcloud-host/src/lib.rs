@@ -32,6 +32,7 @@ pub mod ingress;
 mod labels;
 mod names;
 mod providers;
+mod rpc;
 mod shutdown;
 mod state;
 mod store;

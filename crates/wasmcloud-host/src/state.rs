@@ -4,7 +4,7 @@
 //! all of them; a restarted host rebuilds this from the buckets.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use async_nats::jetstream::kv;
 use wasmcloud_control_interface::{ComponentId, ConfigName, ConfigValues, Link};
@@ -87,6 +87,49 @@ impl<K: std::hash::Hash + Eq + Clone, T: Clone> Table<K, T> {
 pub(crate) struct LatticeState {
     specs: Table<ComponentId, ComponentSpec>,
     configs: Table<ConfigName, ConfigValues>,
+    targets: Arc<LinkTargets>,
+}
+
+/// Where each source's links lead, by link name and `namespace:package/interface`: what a
+/// linked call looks up, so it is one hash lookup under a read lock, not a scan of specs.
+#[derive(Debug, Default)]
+pub(crate) struct LinkTargets {
+    by_source: RwLock<HashMap<ComponentId, TargetsOf>>,
+}
+
+/// One source's link targets by (link name, `namespace:package/interface`).
+type TargetsOf = HashMap<(String, String), Arc<str>>;
+
+impl LinkTargets {
+    /// The target of `source`'s link `link_name` providing `interface`.
+    pub(crate) fn get(&self, source: &str, link_name: &str, interface: &str) -> Option<Arc<str>> {
+        let by_source = self.by_source.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        by_source
+            .get(source)?
+            .get(&(link_name.to_owned(), interface.to_owned()))
+            .cloned()
+    }
+
+    /// Replaces what `source`'s links lead to.
+    fn set(&self, source: &ComponentId, links: &[Link]) {
+        let mut targets = HashMap::new();
+        for link in links {
+            let target: Arc<str> = link.target.as_str().into();
+            for interface in &link.interfaces {
+                let name = format!("{}:{}/{interface}", link.wit_namespace, link.wit_package);
+                targets.insert((link.name.to_string(), name), Arc::clone(&target));
+            }
+        }
+        let mut by_source = self
+            .by_source
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if targets.is_empty() {
+            by_source.remove(source);
+        } else {
+            by_source.insert(source.clone(), targets);
+        }
+    }
 }
 
 impl LatticeState {
@@ -108,6 +151,7 @@ impl LatticeState {
             let before = self.specs.get(&id).map(|s| s.links);
             let after = spec.as_ref().map(|s| s.links.clone());
             if self.specs.apply(id.clone(), entry.revision, spec) && before != after {
+                self.targets.set(&id, after.as_deref().unwrap_or_default());
                 return Some(Change::Links(id));
             }
         }
@@ -134,6 +178,11 @@ impl LatticeState {
         self.configs
             .apply(name.clone(), entry.revision, values)
             .then_some(Change::Config(name))
+    }
+
+    /// Where links lead, kept in step with the specs.
+    pub(crate) fn link_targets(&self) -> &Arc<LinkTargets> {
+        &self.targets
     }
 
     /// The links whose source is `source`.
@@ -176,6 +225,13 @@ mod tests {
             Some(Change::Links(ComponentId::new("p")))
         );
         assert_eq!(state.links_from(&ComponentId::new("p")).len(), 1);
+        let targets = state.link_targets();
+        assert_eq!(
+            targets.get("p", "default", "wasi:http/incoming-handler").as_deref(),
+            Some("c")
+        );
+        assert_eq!(targets.get("p", "other", "wasi:http/incoming-handler"), None);
+        assert_eq!(targets.get("p", "default", "wasi:http/outgoing-handler"), None);
         // An older revision arriving late changes nothing.
         assert_eq!(
             state.apply_data(entry("COMPONENT_p", 1, Some(r#"{"url":"u","links":[]}"#))),
@@ -187,6 +243,7 @@ mod tests {
             Some(Change::Links(ComponentId::new("p")))
         );
         assert!(state.links_from(&ComponentId::new("p")).is_empty());
+        assert_eq!(targets.get("p", "default", "wasi:http/incoming-handler"), None);
         assert_eq!(state.apply_data(entry("LINKDEF_legacy", 4, Some("{}"))), None);
     }
 

@@ -116,6 +116,7 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
         }
         (Some(_), 0) => {
             if let Some(running) = ctx.components.remove(id.as_str()) {
+                // Closing the permits turns away invocations still waiting to run.
                 if let Some(permits) = &running.permits {
                     permits.close();
                 }
@@ -245,22 +246,7 @@ async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcl
     tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))
         .await
         .map_err(|e| format!("loading the component failed unexpectedly: {e}"))?
-        .map_err(|e| error_chain(&e))
-}
-
-/// An error and its causes, `: `-joined.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+        .map_err(|e| crate::error::chain(&e))
 }
 
 /// Puts a loaded component in the table with its config, and records its
@@ -271,9 +257,16 @@ async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new
     running
         .component
         .set_limits(component_limits(running.limits.as_ref()).0);
+    running.component.set_instance_permits(running.permits.clone());
     let image_ref = running.image_ref.clone();
     let claims = running.component.claims().map(stored_claims);
     ctx.components.insert(id.clone(), running);
+    // Serve the exports of what now runs under `id`; the old subscriptions go once the new
+    // ones are in place, so a call in between finds one of them.
+    match crate::rpc::serve(&ctx.nats, &ctx.config.lattice, id, &ctx.components).await {
+        Ok(server) => ctx.components.set_server(id.clone(), server),
+        Err(error) => tracing::warn!(component_id = %id, %error, "component exports are not served over wRPC"),
+    }
     if new_ref {
         let written = ctx
             .store
@@ -382,19 +375,6 @@ fn event_claims(token: &wasmcloud_runtime::ComponentClaims) -> ComponentScaledCl
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] Inner);
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("inner cause")]
-    struct Inner;
-
-    #[test]
-    fn error_chains_join_causes() {
-        assert_eq!(error_chain(&Outer(Inner)), "outer: inner cause");
-    }
 
     #[test]
     fn component_limits_parse_or_say_why_not() {

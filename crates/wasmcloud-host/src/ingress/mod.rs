@@ -24,11 +24,11 @@
 //!
 //! ```no_run
 //! # use std::collections::HashMap;
-//! # use wasmcloud_host::ingress::{HttpIngress, IngressSettings, RouteKey, ServeHandle};
+//! # use wasmcloud_host::ingress::{HttpIngress, IngressSettings, RouteKey};
 //! # async fn run(component: wasmcloud_runtime::Component) -> Result<(), Box<dyn std::error::Error>> {
 //! let settings = IngressSettings::from_provider_config(&HashMap::<String, String>::new())?;
 //! let ingress = HttpIngress::new(settings, move |id: &str| {
-//!     (id == "hello").then(|| ServeHandle::new(component.clone()))
+//!     (id == "hello").then(|| component.clone())
 //! })?;
 //! let config = HashMap::from([("address".to_string(), "127.0.0.1:8080".to_string())]);
 //! let bound = ingress.add_route(RouteKey::new("hello", "default"), &config)?;
@@ -54,7 +54,7 @@ use wasmcloud_runtime::ComponentId;
 
 pub use config::{DEFAULT_ADDRESS, DEFAULT_DRAIN_TIMEOUT, IngressSettings, RoutingMode};
 pub use error::IngressError;
-pub use lookup::{ComponentLookup, ServeHandle};
+pub use lookup::ComponentLookup;
 
 use config::RouteSpec;
 use listener::Listener;

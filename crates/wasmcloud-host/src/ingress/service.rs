@@ -1,12 +1,11 @@
 //! One request through the ingress (the hot path): match the listener's
-//! routes, ask the host for the running component, wait for an instance
-//! permit, run the component's `wasi:http/incoming-handler`, and turn every
-//! failure into a response for this request alone (404 no route, 503 not
-//! running, 500 guest failure). No NATS, no global lock, no allocation on
+//! routes, ask the host for the running component, run the component's
+//! `wasi:http/incoming-handler` (the runtime waits for an instance permit),
+//! and turn every failure into a response for this request alone (404 no
+//! route, 503 not running, 500 guest failure). No NATS, no global lock, no allocation on
 //! the success path beyond what hyper and the runtime need.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
@@ -16,7 +15,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use wasmcloud_runtime::{ComponentId, ErrorKind, ResponseBody};
 
-use super::lookup::{ComponentLookup, ServeHandle};
+use super::lookup::ComponentLookup;
 use super::routes::RouteSet;
 
 /// What every connection of one listener shares.
@@ -58,26 +57,19 @@ pub(crate) async fn serve(
             .route(request.uri().path(), host)
             .map(|id| (id.clone(), shared.lookup.lookup(id.as_str())))
     };
-    let (component_id, handle) = match found {
+    let (component_id, component) = match found {
         None => return Ok(text(StatusCode::NOT_FOUND, "no route for this request\n".into())),
         Some((id, None)) => {
             tracing::debug!(component_id = %id, "http request for a component that is not running");
             return Ok(not_running(&id));
         }
-        Some((id, Some(handle))) => (id, handle),
-    };
-    let ServeHandle { component, permits } = handle;
-    let _permit = match &permits {
-        None => None,
-        Some(permits) => match permits.acquire().await {
-            Ok(permit) => Some(permit),
-            // The host closes the semaphore when it stops the component.
-            Err(_closed) => return Ok(not_running(&component_id)),
-        },
+        Some((id, Some(component))) => (id, component),
     };
     fill_authority(&mut request, &shared.local_host);
     match component.handle_hyper(request).await {
         Ok(response) => Ok(response),
+        // The host stopped the component while the request waited for an instance.
+        Err(err) if *err.kind() == ErrorKind::Stopped => Ok(not_running(&component_id)),
         Err(err) => {
             let status = match err.kind() {
                 ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -86,7 +78,7 @@ pub(crate) async fn serve(
             tracing::warn!(
                 component_id = %component_id,
                 status = status.as_u16(),
-                error = %error_chain(&err),
+                error = %crate::error::chain(&err),
                 "http request failed in the component"
             );
             Ok(text(status, format!("{err}\n")))
@@ -138,15 +130,4 @@ pub(crate) fn text(status: StatusCode, body: String) -> Response<ResponseBody> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
-}
-
-/// `error: cause: cause`, for one log line.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let _ = write!(line, ": {cause}");
-        source = cause.source();
-    }
-    line
 }

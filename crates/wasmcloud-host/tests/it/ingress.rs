@@ -13,7 +13,7 @@ use test_support::guests;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use wasmcloud_host::ingress::{HttpIngress, IngressError, IngressSettings, RouteKey, RoutingMode, ServeHandle};
+use wasmcloud_host::ingress::{HttpIngress, IngressError, IngressSettings, RouteKey, RoutingMode};
 use wasmcloud_runtime::{Component, Limits, Runtime};
 
 /// One runtime for every test here: a small pool, a short deadline for the
@@ -46,16 +46,16 @@ fn load(id: &str, guest: &str) -> Component {
 /// The host's side of the hot path, as a test double: a table of running
 /// components the test fills and empties.
 #[derive(Clone, Default)]
-struct Running(Arc<RwLock<HashMap<String, ServeHandle>>>);
+struct Running(Arc<RwLock<HashMap<String, Component>>>);
 
 impl Running {
     fn with(self, id: &str, guest: &str) -> Self {
-        self.put(id, ServeHandle::new(load(id, guest)));
+        self.put(id, load(id, guest));
         self
     }
 
-    fn put(&self, id: &str, handle: ServeHandle) {
-        self.0.write().unwrap().insert(id.to_string(), handle);
+    fn put(&self, id: &str, component: Component) {
+        self.0.write().unwrap().insert(id.to_string(), component);
     }
 
     fn ingress(&self, settings: IngressSettings) -> HttpIngress {
@@ -179,7 +179,7 @@ async fn path_mode_routes_by_longest_prefix_and_keeps_the_path() {
         .with("users", guests::HTTP_CONFIG);
     for id in ["api", "users"] {
         let handle = running.0.read().unwrap()[id].clone();
-        handle.component.set_config([[("name", id)]]);
+        handle.set_config([[("name", id)]]);
     }
     let ingress = running.ingress(shared_mode(RoutingMode::Path));
     let addr = ingress.shared_addr().unwrap();
@@ -291,10 +291,9 @@ async fn unknown_routes_are_404_and_stopped_components_503() {
 
     // A closed permit semaphore means the host is stopping the component.
     let permits = Arc::new(Semaphore::new(1));
-    running.put(
-        "hello",
-        ServeHandle::new(load("hello", guests::HELLO_HTTP)).with_permits(Arc::clone(&permits)),
-    );
+    let hello = load("hello", guests::HELLO_HTTP);
+    hello.set_instance_permits(Some(Arc::clone(&permits)));
+    running.put("hello", hello);
     assert_eq!(get(addr, "/hello").await.status, 200);
     permits.close();
     assert_eq!(get(addr, "/hello").await.status, 503);
@@ -346,7 +345,7 @@ async fn conflicting_routes_are_refused_with_the_conflict_named() {
         default_address: path.shared_addr().unwrap(),
         ..shared_mode(RoutingMode::Path)
     };
-    let lookup = |_: &str| -> Option<ServeHandle> { None };
+    let lookup = |_: &str| -> Option<Component> { None };
     let err = HttpIngress::new(settings, lookup).unwrap_err();
     assert!(matches!(err, IngressError::Bind { .. }), "{err}");
 }

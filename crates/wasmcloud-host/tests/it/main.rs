@@ -11,3 +11,4 @@ mod ingress;
 mod links;
 mod restart;
 mod support;
+mod wrpc;
