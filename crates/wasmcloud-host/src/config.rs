@@ -50,8 +50,13 @@ pub struct HostConfig {
     /// Whether `wasmcloud+builtin://http-server` may be started.
     pub enable_builtin_http_server: bool,
     /// Where compiled components are cached across restarts (keyed by
-    /// content and engine); no cache when `None`.
+    /// content and engine); no cache when `None`. It must be a directory of
+    /// the user the host runs as, not writable by group or others, and not
+    /// a symbolic link: the host refuses to start otherwise.
     pub compile_cache_dir: Option<PathBuf>,
+    /// Cap on the compile cache's total size; the least recently used
+    /// entries are evicted past it.
+    pub compile_cache_max_bytes: u64,
 }
 
 impl Default for HostConfig {
@@ -71,6 +76,7 @@ impl Default for HostConfig {
             enable_provider_auction: true,
             enable_builtin_http_server: true,
             compile_cache_dir: None,
+            compile_cache_max_bytes: wasmcloud_runtime::DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }

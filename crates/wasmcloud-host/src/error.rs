@@ -33,6 +33,12 @@ pub enum ErrorKind {
     Subscribe,
     /// The wasmtime runtime could not be built.
     Runtime,
+    /// The compile cache directory is unusable or untrustworthy (a link,
+    /// someone else's, writable by others); the source says which.
+    CompileCache {
+        /// The configured directory.
+        dir: String,
+    },
     /// The admin HTTP listener could not be bound.
     AdminListener {
         /// The address it tried to bind.
@@ -57,6 +63,10 @@ impl fmt::Display for ErrorKind {
             ),
             Self::Subscribe => f.write_str("cannot subscribe to the control interface subjects"),
             Self::Runtime => f.write_str("cannot create the wasmtime runtime"),
+            Self::CompileCache { dir } => write!(
+                f,
+                "cannot use the compile cache directory {dir}: fix it as the cause below says, choose another with --compile-cache-dir, or run without one with --no-compile-cache"
+            ),
             Self::AdminListener { addr } => {
                 write!(f, "cannot listen on {addr} for the admin endpoint: choose a free address")
             }
@@ -126,6 +136,7 @@ mod tests {
             },
             ErrorKind::Subscribe,
             ErrorKind::Runtime,
+            ErrorKind::CompileCache { dir: "/x".into() },
             ErrorKind::AdminListener {
                 addr: "127.0.0.1:8080".into(),
             },

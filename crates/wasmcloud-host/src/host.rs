@@ -85,7 +85,7 @@ impl Host {
         // it runs on a blocking thread while the host connects.
         let mut runtime = Runtime::builder().limits(config.limits.clone());
         if let Some(dir) = &config.compile_cache_dir {
-            runtime = runtime.cache_dir(dir);
+            runtime = runtime.cache_dir(dir).cache_max_bytes(config.compile_cache_max_bytes);
         }
         let runtime = tokio::task::spawn_blocking(move || runtime.build());
         let nats = async_nats::ConnectOptions::new()
@@ -106,7 +106,7 @@ impl Host {
         let runtime = runtime
             .await
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?
-            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+            .map_err(|e| runtime_error(&config, e))?;
         tracing::debug!(elapsed = ?started.elapsed(), "runtime ready");
         let ctx = Arc::new(HostCtx {
             identity: Identity {
@@ -234,6 +234,22 @@ impl Host {
     /// a `host.stop` control request.
     pub async fn stopped(&self) {
         self.ctx.shutdown.wait_done().await;
+    }
+}
+
+/// The start error for a runtime that could not be built: a refused or
+/// unusable compile cache names the directory and the ways out.
+fn runtime_error(config: &HostConfig, error: wasmcloud_runtime::Error) -> Error {
+    match (error.kind(), &config.compile_cache_dir) {
+        (wasmcloud_runtime::ErrorKind::CacheDirRefused { .. } | wasmcloud_runtime::ErrorKind::Cache, Some(dir)) => {
+            Error::with_source(
+                ErrorKind::CompileCache {
+                    dir: dir.display().to_string(),
+                },
+                error,
+            )
+        }
+        _ => Error::with_source(ErrorKind::Runtime, error),
     }
 }
 

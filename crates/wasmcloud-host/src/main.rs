@@ -4,6 +4,7 @@
 //! `host.stop` control request.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +13,9 @@ use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser};
 use tracing_subscriber::EnvFilter;
 use wasmcloud_host::{DEFAULT_SHUTDOWN_TIMEOUT, Host, HostConfig, parse_label};
+
+/// The smallest compile cache size accepted: 1 MiB.
+const MIN_CACHE_MAX_BYTES: u64 = 1 << 20;
 
 /// Environment variables `WASMCLOUD_LABEL_<key>=<value>` add host labels.
 const LABEL_ENV_PREFIX: &str = "WASMCLOUD_LABEL_";
@@ -75,10 +79,19 @@ struct Args {
     /// Take part in component auctions
     #[arg(long, env = "WASMCLOUD_COMPONENT_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
     enable_component_auction: bool,
-    /// Cache compiled components here, so a restart or a re-scale skips compilation
-    /// [default: <temp dir>/wasmcloud-compile-cache]
+    /// Cache compiled components here, so a restart or a re-scale skips compilation; it must be
+    /// yours and not writable by group or others
+    /// [default: $XDG_CACHE_HOME/wasmcloud/compile-cache, else ~/.cache/wasmcloud/compile-cache]
     #[arg(long, env = "WASMCLOUD_COMPILE_CACHE_DIR", value_name = "DIR")]
     compile_cache_dir: Option<PathBuf>,
+    /// Most bytes the compile cache may hold; least recently used entries are evicted past it
+    #[arg(
+        long,
+        env = "WASMCLOUD_COMPILE_CACHE_MAX_BYTES",
+        default_value_t = wasmcloud_runtime::DEFAULT_CACHE_MAX_BYTES,
+        value_parser = clap::value_parser!(u64).range(MIN_CACHE_MAX_BYTES..)
+    )]
+    compile_cache_max_bytes: u64,
     /// Compile every component afresh instead of using the compile cache
     #[arg(long, env = "WASMCLOUD_NO_COMPILE_CACHE", conflicts_with = "compile_cache_dir")]
     no_compile_cache: bool,
@@ -117,12 +130,32 @@ impl Args {
         config.http_admin = self.http_admin;
         config.enable_component_auction = self.enable_component_auction;
         config.enable_provider_auction = self.enable_provider_auction;
-        config.compile_cache_dir = (!self.no_compile_cache).then(|| {
-            self.compile_cache_dir
-                .unwrap_or_else(|| std::env::temp_dir().join("wasmcloud-compile-cache"))
-        });
+        config.compile_cache_dir = if self.no_compile_cache {
+            None
+        } else {
+            self.compile_cache_dir.or_else(|| {
+                let dir = default_compile_cache_dir(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"));
+                if dir.is_none() {
+                    tracing::warn!(
+                        "neither XDG_CACHE_HOME nor HOME is set: running without a compile cache; set --compile-cache-dir to use one"
+                    );
+                }
+                dir
+            })
+        };
+        config.compile_cache_max_bytes = self.compile_cache_max_bytes;
         Ok(config)
     }
+}
+
+/// The per-user compile cache: `$XDG_CACHE_HOME/wasmcloud/compile-cache`,
+/// else `$HOME/.cache/wasmcloud/compile-cache` (relative values are ignored,
+/// as the XDG base directory spec says). Never the shared temp directory,
+/// where another user could plant compiled code.
+fn default_compile_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let absolute = |value: Option<OsString>| value.map(PathBuf::from).filter(|p| p.is_absolute());
+    let cache = absolute(xdg_cache_home).or_else(|| absolute(home).map(|home| home.join(".cache")))?;
+    Some(cache.join("wasmcloud").join("compile-cache"))
 }
 
 fn init_logging(level: &str, json: bool) -> Result<()> {
@@ -172,4 +205,30 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compile_cache_defaults_to_a_per_user_dir() {
+        let dir = |xdg: Option<&str>, home: Option<&str>| {
+            default_compile_cache_dir(xdg.map(Into::into), home.map(Into::into))
+        };
+        assert_eq!(
+            dir(Some("/x/cache"), Some("/home/u")),
+            Some(PathBuf::from("/x/cache/wasmcloud/compile-cache"))
+        );
+        assert_eq!(
+            dir(None, Some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/wasmcloud/compile-cache"))
+        );
+        assert_eq!(
+            dir(Some("relative"), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/wasmcloud/compile-cache"))
+        );
+        assert_eq!(dir(Some(""), None), None);
+        assert_eq!(dir(None, None), None);
+    }
 }

@@ -45,6 +45,14 @@ pub enum ErrorKind {
     Unsigned,
     /// Reading or writing the compiled-component cache failed.
     Cache,
+    /// The compile cache directory (or its key file) cannot be trusted: it
+    /// is a symbolic link, owned by another user, or writable by others.
+    CacheDirRefused {
+        /// The directory or file refused.
+        path: std::path::PathBuf,
+        /// Why, and what to do about it.
+        reason: String,
+    },
     /// Linking the component's imports or instantiating it failed.
     Instantiation,
     /// The component does not export the interface the caller invoked.
@@ -102,6 +110,9 @@ impl fmt::Display for ErrorKind {
                 "component is not signed and this runtime requires signed components: sign it with `wash claims sign`",
             ),
             Self::Cache => f.write_str("compiled-component cache failed"),
+            Self::CacheDirRefused { path, reason } => {
+                write!(f, "refusing the compile cache at {}: {reason}", path.display())
+            }
             Self::Instantiation => f.write_str("cannot instantiate the component"),
             Self::MissingExport { interface } => {
                 write!(f, "component does not export `{interface}`")
@@ -192,6 +203,10 @@ mod tests {
             ErrorKind::ComponentTooLarge { size: 2, max: 1 },
             ErrorKind::CoreModule,
             ErrorKind::ClaimsExpired,
+            ErrorKind::CacheDirRefused {
+                path: "/x".into(),
+                reason: "it is a symbolic link".into(),
+            },
             ErrorKind::MissingLink {
                 interface: "wasi:keyvalue/store@0.2.0-draft".into(),
                 function: "open".into(),

@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-use crate::cache::{self, CacheOutcome, CompileCache};
+use crate::cache::{self, CacheOutcome, CompileCache, DEFAULT_CACHE_MAX_BYTES};
 use crate::component::{Component, Loaded};
 use crate::engine::{self, Allocator, EpochTicker};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,6 +32,7 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct RuntimeBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
+    cache_max_bytes: u64,
     require_signed: bool,
     router: Arc<dyn ImportRouter>,
     keyvalue: Arc<dyn KeyValueBackend>,
@@ -44,6 +45,7 @@ impl Default for RuntimeBuilder {
         Self {
             limits: Limits::default(),
             cache_dir: None,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             require_signed: false,
             router: Arc::new(NoLinks),
             keyvalue: Arc::new(MemoryKeyValue::new()),
@@ -60,9 +62,20 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Caches compiled components under `dir` (default: no cache).
+    /// Caches compiled components under `dir` (default: no cache). The
+    /// directory must be owned by the current user and not writable by
+    /// group or others, and must not be a symbolic link; it is created
+    /// owner-only when missing.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Caps the total size of the compile cache (default
+    /// [`DEFAULT_CACHE_MAX_BYTES`], 1 GiB): after a write pushes it over,
+    /// the least recently used entries are deleted.
+    pub fn cache_max_bytes(mut self, max: u64) -> Self {
+        self.cache_max_bytes = max;
         self
     }
 
@@ -105,14 +118,16 @@ impl RuntimeBuilder {
     ///
     /// [`ErrorKind::Engine`] when wasmtime rejects the configuration or the
     /// ticker thread cannot start; [`ErrorKind::Cache`] when the cache
-    /// directory cannot be created.
+    /// directory cannot be created; [`ErrorKind::CacheDirRefused`] when it
+    /// (or its key) is a symbolic link, someone else's, or writable by
+    /// group or others.
     pub fn build(self) -> Result<Runtime> {
         let (engine, allocator) = engine::create(&self.limits, self.pooling)?;
         let ticker =
             EpochTicker::start(&engine, self.epoch_tick).map_err(|e| Error::with_source(ErrorKind::Engine, e))?;
         let linker = base_linker(&engine).map_err(|e| Error::wasmtime(ErrorKind::Engine, e))?;
         let cache = match &self.cache_dir {
-            Some(dir) => Some(CompileCache::open(dir, &engine)?),
+            Some(dir) => Some(CompileCache::open(dir, &engine, self.cache_max_bytes)?),
             None => None,
         };
         Ok(Runtime {
