@@ -35,6 +35,9 @@ pub struct HostConfig {
     pub limits: Limits,
     /// Whether `file://` component references may be loaded.
     pub allow_file_load: bool,
+    /// When set, `file://` references may only name files inside this
+    /// directory (after resolving `..` and symbolic links).
+    pub allowed_file_root: Option<PathBuf>,
     /// How often the inventory is published as `host_heartbeat`.
     pub heartbeat_interval: Duration,
     /// The control topic prefix (default `wasmbus.ctl`).
@@ -68,6 +71,7 @@ impl Default for HostConfig {
             labels: BTreeMap::new(),
             limits: Limits::default(),
             allow_file_load: false,
+            allowed_file_root: None,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             ctl_topic_prefix: DEFAULT_TOPIC_PREFIX.to_owned(),
             js_domain: None,
@@ -97,6 +101,14 @@ impl HostConfig {
             return Err(Error::new(ErrorKind::InvalidConfig(format!(
                 "lattice name `{}` cannot be used in a NATS subject: use letters, digits, `-` and `_`",
                 self.lattice
+            ))));
+        }
+        if let Some(root) = &self.allowed_file_root
+            && !std::fs::canonicalize(root).is_ok_and(|real| real.is_dir())
+        {
+            return Err(Error::new(ErrorKind::InvalidConfig(format!(
+                "allowed file root {} is not an existing directory: create it or fix --allowed-file-root",
+                root.display()
             ))));
         }
         if self.heartbeat_interval.is_zero() {

@@ -47,6 +47,9 @@ struct Args {
     /// Allow loading components from file:// references
     #[arg(long, env = "WASMCLOUD_ALLOW_FILE_LOAD")]
     allow_file_load: bool,
+    /// Only load file:// references inside this directory (`..` and symbolic links resolved)
+    #[arg(long, env = "WASMCLOUD_ALLOWED_FILE_ROOT", value_name = "DIR")]
+    allowed_file_root: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it
     #[arg(
         long,
@@ -122,6 +125,7 @@ impl Args {
         config.js_domain = self.js_domain;
         config.ctl_topic_prefix = self.ctl_topic_prefix;
         config.allow_file_load = self.allow_file_load;
+        config.allowed_file_root = self.allowed_file_root;
         config.limits.max_execution_time = Duration::from_millis(self.max_execution_time_ms);
         config.limits.max_linear_memory = self.max_linear_memory_bytes;
         config.limits.max_component_size = self.max_component_size_bytes;

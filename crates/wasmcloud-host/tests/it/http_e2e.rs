@@ -12,7 +12,7 @@ use wasmcloud_control_interface::{
 use crate::support::{Lattice, WAIT, data, file_ref, wait_event, wait_until};
 
 /// A plain HTTP/1.1 GET; returns the raw response.
-async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+pub(crate) async fn get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connecting to the ingress");
@@ -120,7 +120,11 @@ async fn builtin_http_server_serves_a_linked_component() {
 /// Serves `component` on `host` over HTTP the way `wash` would: the builtin
 /// http-server provider, a named config with a free loopback address, and a
 /// link. Returns the address once it is routed.
-async fn expose_over_http(lattice: &Lattice, host: &wasmcloud_host::Host, component: &str) -> std::net::SocketAddr {
+pub(crate) async fn expose_over_http(
+    lattice: &Lattice,
+    host: &wasmcloud_host::Host,
+    component: &str,
+) -> std::net::SocketAddr {
     let client = &lattice.client;
     let start = StartProviderCommand {
         provider_id: ProviderId::new("http-server"),

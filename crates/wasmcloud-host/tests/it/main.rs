@@ -7,6 +7,7 @@ mod compile_cache;
 mod config_store;
 mod ctl_components;
 mod ctl_host;
+mod file_refs;
 mod http_e2e;
 mod ingress;
 mod links;
