@@ -60,6 +60,14 @@ pub struct HostConfig {
     /// Cap on the compile cache's total size; the least recently used
     /// entries are evicted past it.
     pub compile_cache_max_bytes: u64,
+    /// Refuse components without claims.
+    pub require_signed: bool,
+    /// Accept claims of `wascap_revision` below 3, which carry no module
+    /// hash (so any binary can carry them).
+    pub allow_legacy_claims: bool,
+    /// When not empty, run only components issued by these account public
+    /// keys (`A…`); unsigned components are refused too.
+    pub allowed_issuers: Vec<String>,
 }
 
 impl Default for HostConfig {
@@ -81,6 +89,9 @@ impl Default for HostConfig {
             enable_builtin_http_server: true,
             compile_cache_dir: None,
             compile_cache_max_bytes: wasmcloud_runtime::DEFAULT_CACHE_MAX_BYTES,
+            require_signed: false,
+            allow_legacy_claims: false,
+            allowed_issuers: Vec::new(),
         }
     }
 }
@@ -115,6 +126,20 @@ impl HostConfig {
             return Err(Error::new(ErrorKind::InvalidConfig(
                 "heartbeat interval must be at least one second".to_owned(),
             )));
+        }
+        self.validate_trust()?;
+        Ok(())
+    }
+
+    /// Allowed issuers must be account public keys.
+    fn validate_trust(&self) -> Result<()> {
+        for issuer in &self.allowed_issuers {
+            let is_account = issuer.starts_with('A') && nkeys::KeyPair::from_public_key(issuer).is_ok();
+            if !is_account {
+                return Err(Error::new(ErrorKind::InvalidConfig(format!(
+                    "allowed issuer `{issuer}` is not an account public key: pass the `A…` key that signs your components (`wash keys get account`)"
+                ))));
+            }
         }
         Ok(())
     }
@@ -179,6 +204,24 @@ mod tests {
         assert_eq!(parse_label("empty=").unwrap(), ("empty".into(), String::new()));
         assert!(parse_label("novalue").is_err());
         assert!(parse_label("=v").is_err());
+    }
+
+    #[test]
+    fn allowed_issuers_must_be_account_keys() {
+        let mut config = HostConfig {
+            allowed_issuers: vec![nkeys::KeyPair::new_account().public_key()],
+            ..HostConfig::default()
+        };
+        config.validate().unwrap();
+        for bad in [
+            nkeys::KeyPair::new_module().public_key(),
+            nkeys::KeyPair::new_account().seed().unwrap(),
+            "Anotakey".to_owned(),
+        ] {
+            config.allowed_issuers = vec![bad.clone()];
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains("not an account public key"), "{err}");
+        }
     }
 
     #[test]

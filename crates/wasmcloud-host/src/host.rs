@@ -83,7 +83,11 @@ impl Host {
         };
         // Creating the engine (reserving the instance pool) needs no NATS:
         // it runs on a blocking thread while the host connects.
-        let mut runtime = Runtime::builder().limits(config.limits.clone());
+        let mut runtime = Runtime::builder()
+            .limits(config.limits.clone())
+            .require_signed(config.require_signed)
+            .allow_legacy_claims(config.allow_legacy_claims)
+            .allowed_issuers(config.allowed_issuers.clone());
         if let Some(dir) = &config.compile_cache_dir {
             runtime = runtime.cache_dir(dir).cache_max_bytes(config.compile_cache_max_bytes);
         }

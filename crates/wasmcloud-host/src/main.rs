@@ -50,6 +50,22 @@ struct Args {
     /// Only load file:// references inside this directory (`..` and symbolic links resolved)
     #[arg(long, env = "WASMCLOUD_ALLOWED_FILE_ROOT", value_name = "DIR")]
     allowed_file_root: Option<PathBuf>,
+    /// Refuse components that carry no signed claims
+    #[arg(long, env = "WASMCLOUD_REQUIRE_SIGNED")]
+    require_signed: bool,
+    /// Run only components whose claims were issued by this account key (A…); repeatable.
+    /// Unsigned components are then refused too
+    #[arg(
+        long = "allowed-issuer",
+        env = "WASMCLOUD_ALLOWED_ISSUERS",
+        value_name = "ACCOUNT_KEY",
+        value_delimiter = ','
+    )]
+    allowed_issuers: Vec<String>,
+    /// Accept claims of wascap revision < 3: they carry no module hash, so any binary can carry
+    /// them
+    #[arg(long, env = "WASMCLOUD_ALLOW_LEGACY_CLAIMS")]
+    allow_legacy_claims: bool,
     /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it
     #[arg(
         long,
@@ -126,6 +142,9 @@ impl Args {
         config.ctl_topic_prefix = self.ctl_topic_prefix;
         config.allow_file_load = self.allow_file_load;
         config.allowed_file_root = self.allowed_file_root;
+        config.require_signed = self.require_signed;
+        config.allowed_issuers = self.allowed_issuers;
+        config.allow_legacy_claims = self.allow_legacy_claims;
         config.limits.max_execution_time = Duration::from_millis(self.max_execution_time_ms);
         config.limits.max_linear_memory = self.max_linear_memory_bytes;
         config.limits.max_component_size = self.max_component_size_bytes;

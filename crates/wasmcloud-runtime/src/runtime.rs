@@ -12,6 +12,7 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 use crate::cache::{self, CacheOutcome, CompileCache, DEFAULT_CACHE_MAX_BYTES};
+use crate::claims::TrustPolicy;
 use crate::component::{Component, Loaded};
 use crate::engine::{self, Allocator, EpochTicker};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,7 +34,7 @@ pub struct RuntimeBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     cache_max_bytes: u64,
-    require_signed: bool,
+    trust: TrustPolicy,
     router: Arc<dyn ImportRouter>,
     keyvalue: Arc<dyn KeyValueBackend>,
     epoch_tick: Duration,
@@ -46,7 +47,7 @@ impl Default for RuntimeBuilder {
             limits: Limits::default(),
             cache_dir: None,
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
-            require_signed: false,
+            trust: TrustPolicy::default(),
             router: Arc::new(NoLinks),
             keyvalue: Arc::new(MemoryKeyValue::new()),
             epoch_tick: DEFAULT_EPOCH_TICK,
@@ -81,7 +82,28 @@ impl RuntimeBuilder {
 
     /// Refuses components without claims (default: unsigned allowed).
     pub fn require_signed(mut self, require: bool) -> Self {
-        self.require_signed = require;
+        self.trust.require_signed = require;
+        self
+    }
+
+    /// Accepts claims of `wascap_revision` below 3 (default: refused with
+    /// [`ErrorKind::ClaimsLegacyRevision`]). Such claims carry no module
+    /// hash, so any binary can carry someone else's claims: allow them only
+    /// for components you trust by other means.
+    pub fn allow_legacy_claims(mut self, allow: bool) -> Self {
+        self.trust.allow_legacy = allow;
+        self
+    }
+
+    /// Runs only components whose claims were issued by one of these
+    /// account public keys (`A…`), compared exactly; unsigned components are
+    /// then refused too. Empty (the default) trusts every issuer.
+    pub fn allowed_issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trust.allowed_issuers = issuers.into_iter().map(Into::into).collect();
         self
     }
 
@@ -136,7 +158,7 @@ impl RuntimeBuilder {
                 allocator,
                 linker,
                 cache,
-                require_signed: self.require_signed,
+                trust: self.trust,
                 router: self.router,
                 keyvalue: self.keyvalue,
                 invocations: Arc::new(Semaphore::new(
@@ -176,7 +198,7 @@ struct Inner {
     linker: Linker<Ctx>,
     limits: Limits,
     cache: Option<CompileCache>,
-    require_signed: bool,
+    trust: TrustPolicy,
     router: Arc<dyn ImportRouter>,
     keyvalue: Arc<dyn KeyValueBackend>,
     /// One permit per invocation allowed to run at once
@@ -191,7 +213,7 @@ impl std::fmt::Debug for Inner {
             .field("allocator", &self.allocator)
             .field("limits", &self.limits)
             .field("cache", &self.cache)
-            .field("require_signed", &self.require_signed)
+            .field("trust", &self.trust)
             .field("router", &self.router)
             .field("keyvalue", &self.keyvalue)
             .finish_non_exhaustive()
@@ -267,7 +289,8 @@ impl Runtime {
     /// - a claims kind ([`ErrorKind::ClaimsInvalidSignature`],
     ///   [`ErrorKind::ClaimsExpired`], [`ErrorKind::ClaimsNotYetValid`],
     ///   [`ErrorKind::ClaimsHashMismatch`], [`ErrorKind::ClaimsInvalid`],
-    ///   [`ErrorKind::Unsigned`]) when the claims are refused,
+    ///   [`ErrorKind::Unsigned`], [`ErrorKind::ClaimsLegacyRevision`],
+    ///   [`ErrorKind::IssuerNotAllowed`]) when the claims are refused,
     /// - [`ErrorKind::Instantiation`] when its imports cannot be linked.
     pub fn load(&self, id: impl Into<ComponentId>, wasm: &[u8]) -> Result<Component> {
         let id = id.into();
@@ -281,7 +304,7 @@ impl Runtime {
             Preamble::CoreModule => return Err(Error::new(ErrorKind::CoreModule)),
             Preamble::Unknown => return Err(Error::new(ErrorKind::InvalidComponent)),
         }
-        let claims = crate::claims::verify(wasm, self.inner.require_signed)?;
+        let claims = crate::claims::verify(wasm, &self.inner.trust)?;
         let wasm_hash = cache::wasm_hash(wasm);
         let engine = &self.inner.engine;
         let (compiled, cache_outcome) = match &self.inner.cache {

@@ -13,3 +13,4 @@ mod ingress;
 mod links;
 mod restart;
 mod support;
+mod trust;
