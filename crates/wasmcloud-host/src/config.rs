@@ -70,6 +70,19 @@ pub struct HostConfig {
     pub allowed_issuers: Vec<String>,
 }
 
+/// Accepted range of the heartbeat interval.
+pub const HEARTBEAT_INTERVAL_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(86_400);
+/// Accepted range of the per-invocation execution time.
+pub const MAX_EXECUTION_TIME_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(1)..=Duration::from_secs(86_400);
+/// Smallest accepted linear memory cap: one wasm page.
+pub const MIN_LINEAR_MEMORY: u64 = 64 * 1024;
+/// Smallest accepted maximum component size.
+pub const MIN_COMPONENT_SIZE: usize = 1024;
+/// Smallest accepted compile cache cap.
+pub const MIN_COMPILE_CACHE_BYTES: u64 = 1 << 20;
+
 impl Default for HostConfig {
     fn default() -> Self {
         Self {
@@ -122,12 +135,48 @@ impl HostConfig {
                 root.display()
             ))));
         }
-        if self.heartbeat_interval.is_zero() {
-            return Err(Error::new(ErrorKind::InvalidConfig(
-                "heartbeat interval must be at least one second".to_owned(),
-            )));
-        }
+        self.validate_limits()?;
         self.validate_trust()?;
+        Ok(())
+    }
+
+    /// Every number in range, so none can overflow a timer or an allocation.
+    fn validate_limits(&self) -> Result<()> {
+        let invalid = |what: String| Err(Error::new(ErrorKind::InvalidConfig(what)));
+        if !HEARTBEAT_INTERVAL_RANGE.contains(&self.heartbeat_interval) {
+            return invalid(format!(
+                "heartbeat interval {:?} is out of range: use 1 to 86400 seconds (--heartbeat-interval-seconds)",
+                self.heartbeat_interval
+            ));
+        }
+        let limits = &self.limits;
+        if !MAX_EXECUTION_TIME_RANGE.contains(&limits.max_execution_time) {
+            return invalid(format!(
+                "max execution time {:?} is out of range: use 1 ms to 24 h (--max-execution-time-ms 1..=86400000)",
+                limits.max_execution_time
+            ));
+        }
+        if limits.max_linear_memory < MIN_LINEAR_MEMORY {
+            return invalid(format!(
+                "max linear memory of {} bytes is less than one 64 KiB page: use at least {MIN_LINEAR_MEMORY} (--max-linear-memory-bytes)",
+                limits.max_linear_memory
+            ));
+        }
+        if limits.max_component_size < MIN_COMPONENT_SIZE {
+            return invalid(format!(
+                "max component size of {} bytes is too small for any component: use at least {MIN_COMPONENT_SIZE} (--max-component-size-bytes)",
+                limits.max_component_size
+            ));
+        }
+        if limits.max_components == 0 {
+            return invalid("max components is 0, so nothing could run: use at least 1 (--max-components)".to_owned());
+        }
+        if self.compile_cache_max_bytes < MIN_COMPILE_CACHE_BYTES {
+            return invalid(format!(
+                "compile cache cap of {} bytes is too small: use at least {MIN_COMPILE_CACHE_BYTES} (--compile-cache-max-bytes)",
+                self.compile_cache_max_bytes
+            ));
+        }
         Ok(())
     }
 
@@ -204,6 +253,50 @@ mod tests {
         assert_eq!(parse_label("empty=").unwrap(), ("empty".into(), String::new()));
         assert!(parse_label("novalue").is_err());
         assert!(parse_label("=v").is_err());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        let check = |change: fn(&mut HostConfig), expected: &str| {
+            let mut config = HostConfig::default();
+            change(&mut config);
+            let err = config.validate().unwrap_err();
+            assert!(matches!(err.kind(), ErrorKind::InvalidConfig(_)), "{err:?}");
+            assert!(err.to_string().contains(expected), "{expected:?} not in {err}");
+        };
+        check(
+            |c| c.heartbeat_interval = Duration::ZERO,
+            "--heartbeat-interval-seconds",
+        );
+        check(
+            |c| c.heartbeat_interval = Duration::from_secs(u64::MAX),
+            "1 to 86400 seconds",
+        );
+        check(
+            |c| c.limits.max_execution_time = Duration::ZERO,
+            "--max-execution-time-ms",
+        );
+        check(
+            |c| c.limits.max_execution_time = Duration::from_secs(86_401),
+            "1 ms to 24 h",
+        );
+        check(|c| c.limits.max_linear_memory = 65_535, "--max-linear-memory-bytes");
+        check(|c| c.limits.max_component_size = 1023, "--max-component-size-bytes");
+        check(|c| c.limits.max_components = 0, "--max-components");
+        check(|c| c.compile_cache_max_bytes = 1000, "--compile-cache-max-bytes");
+        let edges = HostConfig {
+            heartbeat_interval: Duration::from_secs(86_400),
+            limits: Limits {
+                max_execution_time: Duration::from_millis(1),
+                max_linear_memory: MIN_LINEAR_MEMORY,
+                max_component_size: MIN_COMPONENT_SIZE,
+                max_components: 1,
+                ..Limits::default()
+            },
+            compile_cache_max_bytes: MIN_COMPILE_CACHE_BYTES,
+            ..HostConfig::default()
+        };
+        edges.validate().unwrap();
     }
 
     #[test]

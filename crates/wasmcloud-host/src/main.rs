@@ -12,10 +12,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser};
 use tracing_subscriber::EnvFilter;
-use wasmcloud_host::{DEFAULT_SHUTDOWN_TIMEOUT, Host, HostConfig, parse_label};
-
-/// The smallest compile cache size accepted: 1 MiB.
-const MIN_CACHE_MAX_BYTES: u64 = 1 << 20;
+use wasmcloud_host::{
+    DEFAULT_SHUTDOWN_TIMEOUT, Host, HostConfig, MIN_COMPILE_CACHE_BYTES, MIN_COMPONENT_SIZE, MIN_LINEAR_MEMORY,
+    parse_label,
+};
 
 /// Environment variables `WASMCLOUD_LABEL_<key>=<value>` add host labels.
 const LABEL_ENV_PREFIX: &str = "WASMCLOUD_LABEL_";
@@ -77,20 +77,46 @@ struct Args {
     /// Log JSON lines instead of text
     #[arg(long, env = "WASMCLOUD_STRUCTURED_LOGGING_ENABLED")]
     enable_structured_logging: bool,
-    /// Wall-clock budget of one invocation, in milliseconds
-    #[arg(long, env = "WASMCLOUD_MAX_EXECUTION_TIME_MS", default_value_t = 600_000)]
+    /// Wall-clock budget of one invocation, in milliseconds (1 ms to 24 h)
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_EXECUTION_TIME_MS",
+        default_value_t = 600_000,
+        value_parser = clap::value_parser!(u64).range(1..=86_400_000)
+    )]
     max_execution_time_ms: u64,
-    /// Linear memory cap of one component instance, in bytes
-    #[arg(long, env = "WASMCLOUD_MAX_LINEAR_MEMORY", default_value_t = 256 * 1024 * 1024)]
+    /// Linear memory cap of one component instance, in bytes (at least one 64 KiB page)
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_LINEAR_MEMORY",
+        default_value_t = 256 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(MIN_LINEAR_MEMORY..)
+    )]
     max_linear_memory_bytes: u64,
-    /// Largest component accepted, in bytes
-    #[arg(long, env = "WASMCLOUD_MAX_COMPONENT_SIZE", default_value_t = 50 * 1024 * 1024)]
-    max_component_size_bytes: usize,
+    /// Largest component accepted, in bytes (at least 1 KiB)
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_COMPONENT_SIZE",
+        default_value_t = 50 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(MIN_COMPONENT_SIZE as u64..)
+    )]
+    max_component_size_bytes: u64,
     /// Most component instances live at once
-    #[arg(long, env = "WASMCLOUD_MAX_COMPONENTS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_COMPONENTS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     max_components: u32,
-    /// Seconds between heartbeats
-    #[arg(long, env = "WASMCLOUD_HEARTBEAT_INTERVAL", default_value_t = 30, hide = true)]
+    /// Seconds between heartbeats (1 to 86400)
+    #[arg(
+        long,
+        env = "WASMCLOUD_HEARTBEAT_INTERVAL",
+        default_value_t = 30,
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     heartbeat_interval_seconds: u64,
     /// Serve /livez and /readyz on this address, e.g. 127.0.0.1:8081
     #[arg(long, env = "WASMCLOUD_HTTP_ADMIN")]
@@ -108,7 +134,7 @@ struct Args {
         long,
         env = "WASMCLOUD_COMPILE_CACHE_MAX_BYTES",
         default_value_t = wasmcloud_runtime::DEFAULT_CACHE_MAX_BYTES,
-        value_parser = clap::value_parser!(u64).range(MIN_CACHE_MAX_BYTES..)
+        value_parser = clap::value_parser!(u64).range(MIN_COMPILE_CACHE_BYTES..)
     )]
     compile_cache_max_bytes: u64,
     /// Compile every component afresh instead of using the compile cache
@@ -147,7 +173,7 @@ impl Args {
         config.allow_legacy_claims = self.allow_legacy_claims;
         config.limits.max_execution_time = Duration::from_millis(self.max_execution_time_ms);
         config.limits.max_linear_memory = self.max_linear_memory_bytes;
-        config.limits.max_component_size = self.max_component_size_bytes;
+        config.limits.max_component_size = usize::try_from(self.max_component_size_bytes).unwrap_or(usize::MAX);
         config.limits.max_components = self.max_components;
         config.heartbeat_interval = Duration::from_secs(self.heartbeat_interval_seconds);
         config.http_admin = self.http_admin;

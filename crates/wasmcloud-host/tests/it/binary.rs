@@ -157,3 +157,33 @@ async fn require_signed_reaches_the_host() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Every numeric flag is range-checked before the host starts, with clap's
+/// message naming the flag and the accepted range.
+#[test]
+fn numeric_flags_out_of_range_are_refused() {
+    let cases = [
+        ("--heartbeat-interval-seconds", "18446744073709551615", "1..=86400"),
+        ("--heartbeat-interval-seconds", "0", "1..=86400"),
+        ("--max-execution-time-ms", "0", "1..=86400000"),
+        ("--max-execution-time-ms", "86400001", "1..=86400000"),
+        ("--max-linear-memory-bytes", "65535", "65536.."),
+        ("--max-component-size-bytes", "1023", "1024.."),
+        ("--max-components", "0", "1.."),
+        ("--compile-cache-max-bytes", "1048575", "1048576.."),
+    ];
+    for (flag, value, range) in cases {
+        let output = Command::new(BIN)
+            .args(["--nats-port", "1", flag, value])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains(range),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

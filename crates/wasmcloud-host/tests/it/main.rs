@@ -12,5 +12,6 @@ mod http_e2e;
 mod ingress;
 mod links;
 mod restart;
+mod start_checks;
 mod support;
 mod trust;
