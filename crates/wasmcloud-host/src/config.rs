@@ -68,6 +68,59 @@ pub struct HostConfig {
     /// When not empty, run only components issued by these account public
     /// keys (`A…`); unsigned components are refused too.
     pub allowed_issuers: Vec<String>,
+    /// How the host authenticates to NATS.
+    pub nats_auth: NatsAuth,
+    /// TLS towards NATS.
+    pub nats_tls: NatsTls,
+}
+
+/// How the host authenticates to NATS (wasmCloud v1's `--nats-jwt`,
+/// `--nats-seed` and `--nats-creds`). At most one of `creds_file` and
+/// `jwt`/`seed`; a `jwt` needs the `seed` that signs the server's nonce; a
+/// `seed` alone is nkey authentication.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct NatsAuth {
+    /// A user JWT.
+    pub jwt: Option<String>,
+    /// A user nkey seed (`SU…`).
+    pub seed: Option<String>,
+    /// A NATS `.creds` file (JWT and seed in one).
+    pub creds_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the seed; the JWT is public but long.
+        f.debug_struct("NatsAuth")
+            .field("jwt", &self.jwt.as_ref().map(|_| "…"))
+            .field("seed", &self.seed.as_ref().map(|_| "<redacted>"))
+            .field("creds_file", &self.creds_file)
+            .finish()
+    }
+}
+
+/// TLS towards NATS. Any of these makes the host require TLS.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct NatsTls {
+    /// A PEM file of extra root certificates to trust (`--tls-ca-path`).
+    pub ca_file: Option<PathBuf>,
+    /// A PEM client certificate (with `client_key`) for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Start TLS before the server's greeting (servers with
+    /// `handshake_first`).
+    pub tls_first: bool,
+}
+
+impl NatsTls {
+    /// Whether any TLS option is set.
+    #[must_use]
+    pub fn is_enabled(&self) -> bool {
+        self.ca_file.is_some() || self.client_cert.is_some() || self.client_key.is_some() || self.tls_first
+    }
 }
 
 /// Accepted range of the heartbeat interval.
@@ -105,6 +158,8 @@ impl Default for HostConfig {
             require_signed: false,
             allow_legacy_claims: false,
             allowed_issuers: Vec::new(),
+            nats_auth: NatsAuth::default(),
+            nats_tls: NatsTls::default(),
         }
     }
 }
@@ -137,6 +192,7 @@ impl HostConfig {
         }
         self.validate_limits()?;
         self.validate_trust()?;
+        self.validate_nats()?;
         Ok(())
     }
 
@@ -189,6 +245,30 @@ impl HostConfig {
                     "allowed issuer `{issuer}` is not an account public key: pass the `A…` key that signs your components (`wash keys get account`)"
                 ))));
             }
+        }
+        Ok(())
+    }
+
+    /// NATS credentials that can be used together, and seeds of the right
+    /// kind (never echoed back).
+    fn validate_nats(&self) -> Result<()> {
+        let invalid = |what: &str| Err(Error::new(ErrorKind::InvalidConfig(what.to_owned())));
+        let auth = &self.nats_auth;
+        if auth.creds_file.is_some() && (auth.jwt.is_some() || auth.seed.is_some()) {
+            return invalid("--nats-creds holds a JWT and a seed already: pass either it or --nats-jwt/--nats-seed");
+        }
+        if auth.jwt.is_some() && auth.seed.is_none() {
+            return invalid("--nats-jwt needs --nats-seed to sign the server's nonce: pass both, or use --nats-creds");
+        }
+        if let Some(seed) = &auth.seed {
+            let seed = seed.trim();
+            if !seed.starts_with("SU") || nkeys::KeyPair::from_seed(seed).is_err() {
+                return invalid("--nats-seed is not a user nkey seed: pass the `SU…` seed of the NATS user");
+            }
+        }
+        let tls = &self.nats_tls;
+        if tls.client_cert.is_some() != tls.client_key.is_some() {
+            return invalid("--nats-tls-cert and --nats-tls-key go together: pass both");
         }
         Ok(())
     }
@@ -315,6 +395,39 @@ mod tests {
             let err = config.validate().unwrap_err();
             assert!(err.to_string().contains("not an account public key"), "{err}");
         }
+    }
+
+    #[test]
+    fn nats_credentials_must_fit_together_and_seeds_stay_secret() {
+        let user = nkeys::KeyPair::new_user().seed().unwrap();
+        let account = nkeys::KeyPair::new_account().seed().unwrap();
+        let mut config = HostConfig {
+            nats_auth: NatsAuth {
+                seed: Some(user.clone()),
+                ..NatsAuth::default()
+            },
+            ..HostConfig::default()
+        };
+        config.validate().unwrap();
+        assert!(!format!("{config:?}").contains(&user), "seed in {config:?}");
+        config.nats_auth.seed = Some(account.clone());
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("SU"), "{err}");
+        assert!(!err.to_string().contains(&account), "{err}");
+        config.nats_auth.seed = None;
+        config.nats_auth.jwt = Some("eyJ0eXAiOiJKV1QifQ.e30.x".into());
+        assert!(config.validate().unwrap_err().to_string().contains("--nats-seed"));
+        config.nats_auth.seed = Some(user);
+        config.nats_auth.creds_file = Some("/x.creds".into());
+        assert!(config.validate().unwrap_err().to_string().contains("--nats-creds"));
+        let tls = HostConfig {
+            nats_tls: NatsTls {
+                client_cert: Some("/cert.pem".into()),
+                ..NatsTls::default()
+            },
+            ..HostConfig::default()
+        };
+        assert!(tls.validate().unwrap_err().to_string().contains("--nats-tls-key"));
     }
 
     #[test]

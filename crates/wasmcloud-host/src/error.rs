@@ -24,6 +24,22 @@ pub enum ErrorKind {
         /// The address the host tried.
         url: String,
     },
+    /// The NATS server refused the host's credentials (or asked for some
+    /// and the host had none).
+    NatsAuth {
+        /// The address the host tried.
+        url: String,
+    },
+    /// The TLS handshake with NATS, or loading the TLS files, failed.
+    NatsTls {
+        /// The address the host tried.
+        url: String,
+    },
+    /// The NATS credentials file could not be read.
+    NatsCreds {
+        /// The file.
+        path: String,
+    },
     /// Creating or opening a JetStream key-value bucket failed.
     Bucket {
         /// The bucket's name.
@@ -56,6 +72,18 @@ impl fmt::Display for ErrorKind {
             Self::Connect { url } => write!(
                 f,
                 "cannot connect to NATS at {url}: start nats-server with JetStream (`nats-server -js`) or point the host at one"
+            ),
+            Self::NatsAuth { url } => write!(
+                f,
+                "the NATS server at {url} refused the host's credentials: pass the NATS user's seed with --nats-seed (and its JWT with --nats-jwt), or a .creds file with --nats-creds"
+            ),
+            Self::NatsTls { url } => write!(
+                f,
+                "cannot set up TLS with NATS at {url}: trust the server's CA with --tls-ca-path, check --nats-tls-cert and --nats-tls-key, and --nats-tls-first if the server wants TLS before its greeting"
+            ),
+            Self::NatsCreds { path } => write!(
+                f,
+                "cannot read the NATS credentials file {path}: pass a readable .creds file with --nats-creds"
             ),
             Self::Bucket { bucket } => write!(
                 f,
@@ -133,6 +161,11 @@ mod tests {
             },
             ErrorKind::Bucket {
                 bucket: "LATTICEDATA_default".into(),
+            },
+            ErrorKind::NatsAuth { url: "nats://x".into() },
+            ErrorKind::NatsTls { url: "nats://x".into() },
+            ErrorKind::NatsCreds {
+                path: "/x.creds".into(),
             },
             ErrorKind::Subscribe,
             ErrorKind::Runtime,

@@ -29,6 +29,43 @@ struct Args {
     /// NATS server port
     #[arg(long, env = "WASMCLOUD_NATS_PORT", default_value_t = 4222)]
     nats_port: u16,
+    /// User JWT to authenticate to NATS with (needs --nats-seed to sign the server's nonce)
+    #[arg(long, env = "WASMCLOUD_NATS_JWT", hide_env_values = true, requires = "nats_seed")]
+    nats_jwt: Option<String>,
+    /// User nkey seed (SU…): signs the nonce for --nats-jwt, or alone authenticates as an nkey
+    /// user
+    #[arg(long, env = "WASMCLOUD_NATS_SEED", hide_env_values = true)]
+    nats_seed: Option<String>,
+    /// NATS credentials file (a user JWT and its seed)
+    #[arg(
+        long,
+        env = "WASMCLOUD_NATS_CREDS",
+        value_name = "FILE",
+        conflicts_with_all = ["nats_jwt", "nats_seed"]
+    )]
+    nats_creds: Option<PathBuf>,
+    /// PEM file of extra root certificates to trust for NATS; turns TLS on
+    #[arg(long, env = "WASMCLOUD_TLS_CA_PATH", value_name = "FILE")]
+    tls_ca_path: Option<PathBuf>,
+    /// PEM client certificate for NATS (mutual TLS, with --nats-tls-key); turns TLS on
+    #[arg(
+        long,
+        env = "WASMCLOUD_NATS_TLS_CERT",
+        value_name = "FILE",
+        requires = "nats_tls_key"
+    )]
+    nats_tls_cert: Option<PathBuf>,
+    /// PEM private key of --nats-tls-cert
+    #[arg(
+        long,
+        env = "WASMCLOUD_NATS_TLS_KEY",
+        value_name = "FILE",
+        requires = "nats_tls_cert"
+    )]
+    nats_tls_key: Option<PathBuf>,
+    /// Start TLS before the NATS server's greeting (servers with handshake_first)
+    #[arg(long, env = "WASMCLOUD_NATS_TLS_FIRST")]
+    nats_tls_first: bool,
     /// Lattice to join
     #[arg(short = 'x', long, env = "WASMCLOUD_LATTICE", default_value = "default")]
     lattice: String,
@@ -162,6 +199,13 @@ impl Args {
         }
         let mut config = HostConfig::new(format!("nats://{}:{}", self.nats_host, self.nats_port));
         config.lattice = self.lattice;
+        config.nats_auth.jwt = self.nats_jwt;
+        config.nats_auth.seed = self.nats_seed;
+        config.nats_auth.creds_file = self.nats_creds;
+        config.nats_tls.ca_file = self.tls_ca_path;
+        config.nats_tls.client_cert = self.nats_tls_cert;
+        config.nats_tls.client_key = self.nats_tls_key;
+        config.nats_tls.tls_first = self.nats_tls_first;
         config.host_seed = self.host_seed;
         config.labels = labels;
         config.js_domain = self.js_domain;

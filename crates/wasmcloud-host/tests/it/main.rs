@@ -11,6 +11,7 @@ mod file_refs;
 mod http_e2e;
 mod ingress;
 mod links;
+mod nats_auth;
 mod restart;
 mod start_checks;
 mod support;
