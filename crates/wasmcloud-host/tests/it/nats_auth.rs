@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use test_support::nats::NatsServer;
+use test_support::tls::PrivateCa;
 use wasmcloud_control_interface::{Client, LatticeEvent};
 use wasmcloud_host::{ErrorKind, Host, HostConfig};
 
@@ -87,33 +88,15 @@ async fn the_binary_takes_the_seed_from_the_environment() {
     let _ = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || child.wait())).await;
 }
 
-/// A private CA and a certificate for 127.0.0.1 it signed, as PEM files:
-/// `(ca, server certificate, server key)`.
-fn private_ca(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server-key.pem"));
-    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
-    std::fs::write(&paths.1, server_cert.pem()).unwrap();
-    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
-    (paths.0, paths.1, paths.2)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_trusts_a_private_ca_only_when_told() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = private_ca(dir.path());
-    let server = NatsServer::builder().tls(&cert, &key).start();
+    let PrivateCa {
+        ca_file: ca,
+        cert_file,
+        key_file,
+    } = PrivateCa::create(dir.path());
+    let server = NatsServer::builder().tls(cert_file, key_file).start();
 
     let mut config = HostConfig::new(server.url());
     config.nats_tls.ca_file = Some(ca.clone());
