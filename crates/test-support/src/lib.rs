@@ -1,8 +1,10 @@
 //! Test harness shared by the workspace's integration tests: guest components
 //! built from source, and real `nats-server`/`redis-server` processes on free
-//! loopback ports that are ready-checked on start and killed on drop.
+//! loopback ports that are ready-checked on start and killed on drop, and
+//! certificates for TLS tests.
 
 pub mod guests;
 pub mod nats;
 mod process;
 pub mod redis;
+pub mod tls;

@@ -1,9 +1,10 @@
 //! A real `nats-server` (with JetStream) on a free loopback port, killed on drop.
 //!
 //! Tests talk to the same server binary production uses rather than a fake, so
-//! subjects, queue groups, no-responder statuses and JetStream behave exactly
-//! as they will on a real lattice. Each server gets its own port and its own
-//! temporary JetStream store, so tests can run in parallel.
+//! subjects, queue groups, no-responder statuses, JetStream, authentication
+//! and TLS behave exactly as they will on a real lattice. Each server gets its
+//! own port and its own temporary JetStream store, so tests can run in
+//! parallel.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub struct NatsServer {
 #[derive(Debug, Default, Clone)]
 pub struct NatsServerBuilder {
     domain: Option<String>,
+    nkey_users: Vec<String>,
+    users: Vec<(String, String)>,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl NatsServerBuilder {
@@ -38,6 +42,30 @@ impl NatsServerBuilder {
     #[must_use]
     pub fn jetstream_domain(mut self, domain: impl Into<String>) -> Self {
         self.domain = Some(domain.into());
+        self
+    }
+
+    /// Requires clients to authenticate, and accepts the nkey user with this
+    /// public key (`U…`); repeatable. Clients then sign the server's nonce
+    /// with the user's seed.
+    #[must_use]
+    pub fn nkey_user(mut self, public_key: impl Into<String>) -> Self {
+        self.nkey_users.push(public_key.into());
+        self
+    }
+
+    /// Requires clients to authenticate, and accepts this user and password;
+    /// repeatable.
+    #[must_use]
+    pub fn user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((user.into(), password.into()));
+        self
+    }
+
+    /// Requires TLS, with this PEM certificate (chain) and private key.
+    #[must_use]
+    pub fn tls(mut self, cert_file: impl Into<PathBuf>, key_file: impl Into<PathBuf>) -> Self {
+        self.tls = Some((cert_file.into(), key_file.into()));
         self
     }
 
@@ -57,7 +85,8 @@ impl NatsServerBuilder {
         let store = dir.path().join("jetstream");
         let log = dir.path().join("nats-server.log");
         let config = dir.path().join("nats.conf");
-        let domain = self.domain.clone();
+        let needs_config =
+            self.domain.is_some() || !self.nkey_users.is_empty() || !self.users.is_empty() || self.tls.is_some();
 
         let spawned = process::spawn_on_free_port(
             "nats-server",
@@ -65,9 +94,10 @@ impl NatsServerBuilder {
             READY_DEADLINE,
             |port| {
                 let mut args: Vec<String> = vec!["-a".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
-                if let Some(domain) = &domain {
-                    // The domain has no command-line flag, so it goes in a config file.
-                    write_config(&config, &store, domain);
+                if needs_config {
+                    // The domain, users and TLS have no command-line flags
+                    // (or none that cover nkeys), so they go in a config file.
+                    write_config(&config, &store, &self);
                     args.extend(["-c".into(), config.display().to_string()]);
                 } else {
                     args.extend(["-js".into(), "-sd".into(), store.display().to_string()]);
@@ -133,14 +163,34 @@ impl Drop for NatsServer {
     }
 }
 
-fn write_config(path: &Path, store: &Path, domain: &str) {
+fn write_config(path: &Path, store: &Path, options: &NatsServerBuilder) {
     let mut text = String::new();
     // Debug formatting quotes and escapes the strings the way the NATS
     // config parser reads them.
     writeln!(text, "jetstream {{").unwrap();
     writeln!(text, "  store_dir: {:?}", store.display().to_string()).unwrap();
-    writeln!(text, "  domain: {domain:?}").unwrap();
+    if let Some(domain) = &options.domain {
+        writeln!(text, "  domain: {domain:?}").unwrap();
+    }
     writeln!(text, "}}").unwrap();
+    if !options.nkey_users.is_empty() || !options.users.is_empty() {
+        writeln!(text, "authorization {{").unwrap();
+        writeln!(text, "  users = [").unwrap();
+        for nkey in &options.nkey_users {
+            writeln!(text, "    {{ nkey: {nkey:?} }}").unwrap();
+        }
+        for (user, password) in &options.users {
+            writeln!(text, "    {{ user: {user:?}, password: {password:?} }}").unwrap();
+        }
+        writeln!(text, "  ]").unwrap();
+        writeln!(text, "}}").unwrap();
+    }
+    if let Some((cert, key)) = &options.tls {
+        writeln!(text, "tls {{").unwrap();
+        writeln!(text, "  cert_file: {:?}", cert.display().to_string()).unwrap();
+        writeln!(text, "  key_file: {:?}", key.display().to_string()).unwrap();
+        writeln!(text, "}}").unwrap();
+    }
     std::fs::write(path, text).expect("writing nats.conf");
 }
 
@@ -196,6 +246,22 @@ mod tests {
         assert_eq!(server.jetstream_domain(), Some("core"));
         assert_eq!(handshake(server.port()), "PONG\r\n");
         assert!(server.log().contains("core"), "log: {}", server.log());
+    }
+
+    #[test]
+    fn requires_authentication_when_users_are_set() {
+        let server = NatsServer::builder().user("alice", "secret").start();
+        let stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut info = String::new();
+        reader.read_line(&mut info).unwrap();
+        assert!(info.contains("\"auth_required\":true"), "greeting: {info}");
+        let mut writer = stream;
+        writer.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n").unwrap();
+        let mut answer = String::new();
+        reader.read_line(&mut answer).unwrap();
+        assert!(answer.contains("Authorization Violation"), "{answer}");
     }
 
     #[test]

@@ -244,6 +244,66 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// Where pid files, logs and JetStream data go.
     pub state: StateDir,
+    /// How wash and the host authenticate to NATS and whether they use TLS:
+    /// the host gets them through its environment (`WASMCLOUD_NATS_JWT`,
+    /// `WASMCLOUD_NATS_SEED`, `WASMCLOUD_NATS_CREDS`,
+    /// `WASMCLOUD_TLS_CA_PATH`, `WASMCLOUD_NATS_TLS_FIRST`).
+    pub nats_auth: NatsAuth,
+}
+
+/// NATS credentials and TLS settings `wash up` uses and hands to the host.
+#[derive(Clone, Default)]
+pub struct NatsAuth {
+    /// A user JWT (needs `seed`).
+    pub jwt: Option<String>,
+    /// A user nkey seed.
+    pub seed: Option<String>,
+    /// A NATS `.creds` file.
+    pub creds_file: Option<PathBuf>,
+    /// Extra root certificates to trust (PEM).
+    pub tls_ca_file: Option<PathBuf>,
+    /// TLS before the server's greeting.
+    pub tls_first: bool,
+}
+
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the seed.
+        f.debug_struct("NatsAuth")
+            .field("jwt", &self.jwt.as_ref().map(|_| "…"))
+            .field("seed", &self.seed.as_ref().map(|_| "<redacted>"))
+            .field("creds_file", &self.creds_file)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_first", &self.tls_first)
+            .finish()
+    }
+}
+
+impl NatsAuth {
+    /// Sets the host's environment variables for these settings.
+    fn apply_to(&self, command: &mut Command) {
+        let vars = [
+            ("WASMCLOUD_NATS_JWT", self.jwt.clone().map(Into::into)),
+            ("WASMCLOUD_NATS_SEED", self.seed.clone().map(Into::into)),
+            (
+                "WASMCLOUD_NATS_CREDS",
+                self.creds_file.clone().map(PathBuf::into_os_string),
+            ),
+            (
+                "WASMCLOUD_TLS_CA_PATH",
+                self.tls_ca_file.clone().map(PathBuf::into_os_string),
+            ),
+            ("WASMCLOUD_NATS_TLS_FIRST", self.tls_first.then(|| "true".into())),
+        ];
+        for (name, value) in vars {
+            match value {
+                Some(value) => command.env(name, value),
+                // What wash was not given, the host must not pick up from
+                // wash's own environment either.
+                None => command.env_remove(name),
+            };
+        }
+    }
 }
 
 /// What `wash up` started and still holds.
@@ -477,6 +537,7 @@ async fn start_host(
     for (key, value) in &opts.labels {
         command.env(format!("WASMCLOUD_LABEL_{key}"), value);
     }
+    opts.nats_auth.apply_to(&mut command);
     let log_path = state.host_log();
     if opts.detached {
         std::fs::create_dir_all(state.root())
@@ -525,10 +586,16 @@ fn write_state(state: &StateDir, record: &UpState) -> Result<(), UpError> {
 }
 
 async fn wait_until_ready(opts: &UpOptions, host_id: &HostId, child: &mut Child) -> Result<Lattice, UpError> {
+    let auth = &opts.nats_auth;
     let connection = ConnectionOptions {
         host: opts.nats_host.clone(),
         port: opts.nats_port,
         lattice: opts.lattice.clone(),
+        jwt: auth.jwt.clone(),
+        seed: auth.seed.clone(),
+        credsfile: auth.creds_file.clone(),
+        tls_ca_file: auth.tls_ca_file.clone(),
+        tls_first: auth.tls_first,
         ..ConnectionOptions::default()
     };
     let lattice = Lattice::connect(&connection).await?;

@@ -24,6 +24,22 @@ pub enum ErrorKind {
         /// The address the host tried.
         url: String,
     },
+    /// The NATS server refused the host's credentials (or asked for some
+    /// and the host had none).
+    NatsAuth {
+        /// The address the host tried.
+        url: String,
+    },
+    /// The TLS handshake with NATS, or loading the TLS files, failed.
+    NatsTls {
+        /// The address the host tried.
+        url: String,
+    },
+    /// The NATS credentials file could not be read.
+    NatsCreds {
+        /// The file.
+        path: String,
+    },
     /// Creating or opening a JetStream key-value bucket failed.
     Bucket {
         /// The bucket's name.
@@ -33,6 +49,12 @@ pub enum ErrorKind {
     Subscribe,
     /// The wasmtime runtime could not be built.
     Runtime,
+    /// The compile cache directory is unusable or untrustworthy (a link,
+    /// someone else's, writable by others); the source says which.
+    CompileCache {
+        /// The configured directory.
+        dir: String,
+    },
     /// The admin HTTP listener could not be bound.
     AdminListener {
         /// The address it tried to bind.
@@ -51,12 +73,28 @@ impl fmt::Display for ErrorKind {
                 f,
                 "cannot connect to NATS at {url}: start nats-server with JetStream (`nats-server -js`) or point the host at one"
             ),
+            Self::NatsAuth { url } => write!(
+                f,
+                "the NATS server at {url} refused the host's credentials: pass the NATS user's seed with --nats-seed (and its JWT with --nats-jwt), or a .creds file with --nats-creds"
+            ),
+            Self::NatsTls { url } => write!(
+                f,
+                "cannot set up TLS with NATS at {url}: trust the server's CA with --tls-ca-path, check --nats-tls-cert and --nats-tls-key, and --nats-tls-first if the server wants TLS before its greeting"
+            ),
+            Self::NatsCreds { path } => write!(
+                f,
+                "cannot read the NATS credentials file {path}: pass a readable .creds file with --nats-creds"
+            ),
             Self::Bucket { bucket } => write!(
                 f,
                 "cannot open the JetStream key-value bucket {bucket}: make sure JetStream is enabled on the NATS server and the domain is right"
             ),
             Self::Subscribe => f.write_str("cannot subscribe to the control interface subjects"),
             Self::Runtime => f.write_str("cannot create the wasmtime runtime"),
+            Self::CompileCache { dir } => write!(
+                f,
+                "cannot use the compile cache directory {dir}: fix it as the cause below says, choose another with --compile-cache-dir, or run without one with --no-compile-cache"
+            ),
             Self::AdminListener { addr } => {
                 write!(f, "cannot listen on {addr} for the admin endpoint: choose a free address")
             }
@@ -153,8 +191,14 @@ mod tests {
             ErrorKind::Bucket {
                 bucket: "LATTICEDATA_default".into(),
             },
+            ErrorKind::NatsAuth { url: "nats://x".into() },
+            ErrorKind::NatsTls { url: "nats://x".into() },
+            ErrorKind::NatsCreds {
+                path: "/x.creds".into(),
+            },
             ErrorKind::Subscribe,
             ErrorKind::Runtime,
+            ErrorKind::CompileCache { dir: "/x".into() },
             ErrorKind::AdminListener {
                 addr: "127.0.0.1:8080".into(),
             },

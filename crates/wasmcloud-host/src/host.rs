@@ -90,23 +90,15 @@ impl Host {
         // it runs on a blocking thread while the host connects.
         let mut runtime = Runtime::builder()
             .limits(config.limits.clone())
+            .require_signed(config.require_signed)
+            .allow_legacy_claims(config.allow_legacy_claims)
+            .allowed_issuers(config.allowed_issuers.clone())
             .links(Arc::clone(&links) as Arc<dyn wasmcloud_runtime::Links>);
         if let Some(dir) = &config.compile_cache_dir {
-            runtime = runtime.cache_dir(dir);
+            runtime = runtime.cache_dir(dir).cache_max_bytes(config.compile_cache_max_bytes);
         }
         let runtime = tokio::task::spawn_blocking(move || runtime.build());
-        let nats = async_nats::ConnectOptions::new()
-            .name(format!("wasmcloud-host {host_id}"))
-            .connect(config.nats_url.as_str())
-            .await
-            .map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Connect {
-                        url: config.nats_url.clone(),
-                    },
-                    e,
-                )
-            })?;
+        let nats = connect_nats(&config, &host_id).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "connected to NATS");
         links.connect(nats.clone());
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
@@ -114,7 +106,7 @@ impl Host {
         let runtime = runtime
             .await
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?
-            .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?;
+            .map_err(|e| runtime_error(&config, e))?;
         tracing::debug!(elapsed = ?started.elapsed(), "runtime ready");
         let ctx = Arc::new(HostCtx {
             identity: Identity {
@@ -242,6 +234,104 @@ impl Host {
     /// a `host.stop` control request.
     pub async fn stopped(&self) {
         self.ctx.shutdown.wait_done().await;
+    }
+}
+
+/// Connects to NATS with the configured credentials and TLS settings; the
+/// error tells a refused login and a failed handshake from an unreachable
+/// server.
+async fn connect_nats(config: &HostConfig, host_id: &HostId) -> Result<async_nats::Client> {
+    let url = || config.nats_url.clone();
+    let auth = &config.nats_auth;
+    let mut options = match &auth.creds_file {
+        Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
+            .await
+            .map_err(|e| {
+                Error::with_source(
+                    ErrorKind::NatsCreds {
+                        path: path.display().to_string(),
+                    },
+                    e,
+                )
+            })?,
+        None => async_nats::ConnectOptions::new(),
+    };
+    match (&auth.jwt, &auth.seed) {
+        (Some(jwt), Some(seed)) => {
+            let key = nkeys::KeyPair::from_seed(seed.trim()).map(Arc::new).map_err(|_| {
+                Error::new(ErrorKind::InvalidConfig(
+                    "--nats-seed is not a user nkey seed".to_owned(),
+                ))
+            })?;
+            options = options.jwt(jwt.trim().to_owned(), move |nonce| {
+                let key = Arc::clone(&key);
+                async move { key.sign(&nonce).map_err(async_nats::AuthError::new) }
+            });
+        }
+        (None, Some(seed)) => options = options.nkey(seed.trim().to_owned()),
+        // `validate` refuses a JWT without a seed.
+        (_, None) => {}
+    }
+    let tls = &config.nats_tls;
+    if tls.is_enabled() {
+        options = options.require_tls(true);
+    }
+    if let Some(ca) = &tls.ca_file {
+        options = options.add_root_certificates(ca.clone());
+    }
+    if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    if tls.tls_first {
+        options = options.tls_first();
+    }
+    options
+        .name(format!("wasmcloud-host {host_id}"))
+        .connect(config.nats_url.as_str())
+        .await
+        .map_err(|e| {
+            let kind = match e.kind() {
+                async_nats::ConnectErrorKind::AuthorizationViolation | async_nats::ConnectErrorKind::Authentication => {
+                    ErrorKind::NatsAuth { url: url() }
+                }
+                async_nats::ConnectErrorKind::Tls => ErrorKind::NatsTls { url: url() },
+                // A certificate rustls refuses surfaces as invalid data on
+                // the connection.
+                async_nats::ConnectErrorKind::Io if is_invalid_data(&e) => ErrorKind::NatsTls { url: url() },
+                _ => ErrorKind::Connect { url: url() },
+            };
+            Error::with_source(kind, e)
+        })
+}
+
+/// Whether an I/O error with kind `InvalidData` is among the causes.
+fn is_invalid_data(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// The start error for a runtime that could not be built: a refused or
+/// unusable compile cache names the directory and the ways out.
+fn runtime_error(config: &HostConfig, error: wasmcloud_runtime::Error) -> Error {
+    match (error.kind(), &config.compile_cache_dir) {
+        (wasmcloud_runtime::ErrorKind::CacheDirRefused { .. } | wasmcloud_runtime::ErrorKind::Cache, Some(dir)) => {
+            Error::with_source(
+                ErrorKind::CompileCache {
+                    dir: dir.display().to_string(),
+                },
+                error,
+            )
+        }
+        _ => Error::with_source(ErrorKind::Runtime, error),
     }
 }
 

@@ -38,7 +38,11 @@ mod state;
 mod store;
 mod watcher;
 
-pub use config::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, HostConfig, parse_label};
+pub use config::{
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, HEARTBEAT_INTERVAL_RANGE, HostConfig,
+    MAX_EXECUTION_TIME_RANGE, MIN_COMPILE_CACHE_BYTES, MIN_COMPONENT_SIZE, MIN_LINEAR_MEMORY, NatsAuth, NatsTls,
+    parse_label,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use host::Host;
 pub use http_server::HttpRoute;

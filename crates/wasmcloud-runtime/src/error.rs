@@ -43,8 +43,29 @@ pub enum ErrorKind {
     ClaimsInvalid,
     /// The runtime requires signed components and this one carries no claims.
     Unsigned,
+    /// The claims are of a `wascap_revision` below 3, which carries no
+    /// module hash: any binary could carry them. Refused unless legacy
+    /// claims are allowed.
+    ClaimsLegacyRevision {
+        /// The token's revision (0 when it has none).
+        revision: u32,
+    },
+    /// The claims were issued by an account that is not on the runtime's
+    /// allow-list.
+    IssuerNotAllowed {
+        /// The issuer's account public key (`A…`).
+        issuer: String,
+    },
     /// Reading or writing the compiled-component cache failed.
     Cache,
+    /// The compile cache directory (or its key file) cannot be trusted: it
+    /// is a symbolic link, owned by another user, or writable by others.
+    CacheDirRefused {
+        /// The directory or file refused.
+        path: std::path::PathBuf,
+        /// Why, and what to do about it.
+        reason: String,
+    },
     /// Linking the component's imports or instantiating it failed.
     Instantiation,
     /// The component does not export the interface the caller invoked.
@@ -114,7 +135,18 @@ impl fmt::Display for ErrorKind {
             Self::Unsigned => f.write_str(
                 "component is not signed and this runtime requires signed components: sign it with `wash claims sign`",
             ),
+            Self::ClaimsLegacyRevision { revision } => write!(
+                f,
+                "component claims are of wascap revision {revision}, which does not bind them to the component's bytes: re-sign it with `wash claims sign`, or allow legacy claims on this host"
+            ),
+            Self::IssuerNotAllowed { issuer } => write!(
+                f,
+                "component is signed by account {issuer}, which this host does not trust: sign it with an allowed account key, or add the issuer to the allowed issuers"
+            ),
             Self::Cache => f.write_str("compiled-component cache failed"),
+            Self::CacheDirRefused { path, reason } => {
+                write!(f, "refusing the compile cache at {}: {reason}", path.display())
+            }
             Self::Instantiation => f.write_str("cannot instantiate the component"),
             Self::MissingExport { interface } => {
                 write!(f, "component does not export `{interface}`")
@@ -209,6 +241,12 @@ mod tests {
             ErrorKind::ComponentTooLarge { size: 2, max: 1 },
             ErrorKind::CoreModule,
             ErrorKind::ClaimsExpired,
+            ErrorKind::ClaimsLegacyRevision { revision: 2 },
+            ErrorKind::IssuerNotAllowed { issuer: "AXYZ".into() },
+            ErrorKind::CacheDirRefused {
+                path: "/x".into(),
+                reason: "it is a symbolic link".into(),
+            },
             ErrorKind::MissingLink {
                 link_name: "default".into(),
                 interface: "wasi:keyvalue/store".into(),

@@ -33,7 +33,7 @@ mod runtime;
 mod stdio;
 mod store;
 
-pub use cache::CacheOutcome;
+pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES};
 pub use claims::ComponentClaims;
 pub use component::Component;
 pub use engine::Allocator;

@@ -1,6 +1,6 @@
 //! The [`Runtime`]: one wasmtime engine, the linker with every host
 //! interface the runtime serves, the limits, the compile cache and the
-//! import router; [`Runtime::load`] turns component bytes into a ready
+//! links; [`Runtime::load`] turns component bytes into a ready
 //! [`Component`].
 
 use std::path::PathBuf;
@@ -11,7 +11,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-use crate::cache::{self, CacheOutcome, CompileCache};
+use crate::cache::{self, CacheOutcome, CompileCache, DEFAULT_CACHE_MAX_BYTES};
+use crate::claims::TrustPolicy;
 use crate::component::{Component, Loaded};
 use crate::engine::{self, Allocator, EpochTicker};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,7 +35,8 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct RuntimeBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
-    require_signed: bool,
+    cache_max_bytes: u64,
+    trust: TrustPolicy,
     links: Option<Arc<dyn Links>>,
     link_timeout: Duration,
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
@@ -47,7 +49,8 @@ impl Default for RuntimeBuilder {
         Self {
             limits: Limits::default(),
             cache_dir: None,
-            require_signed: false,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            trust: TrustPolicy::default(),
             links: None,
             link_timeout: DEFAULT_LINK_TIMEOUT,
             keyvalue: Some(Arc::new(MemoryKeyValue::new())),
@@ -64,15 +67,47 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Caches compiled components under `dir` (default: no cache).
+    /// Caches compiled components under `dir` (default: no cache). The
+    /// directory must be owned by the current user and not writable by
+    /// group or others, and must not be a symbolic link; it is created
+    /// owner-only when missing.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
     }
 
+    /// Caps the total size of the compile cache (default
+    /// [`DEFAULT_CACHE_MAX_BYTES`], 1 GiB): after a write pushes it over,
+    /// the least recently used entries are deleted.
+    pub fn cache_max_bytes(mut self, max: u64) -> Self {
+        self.cache_max_bytes = max;
+        self
+    }
+
     /// Refuses components without claims (default: unsigned allowed).
     pub fn require_signed(mut self, require: bool) -> Self {
-        self.require_signed = require;
+        self.trust.require_signed = require;
+        self
+    }
+
+    /// Accepts claims of `wascap_revision` below 3 (default: refused with
+    /// [`ErrorKind::ClaimsLegacyRevision`]). Such claims carry no module
+    /// hash, so any binary can carry someone else's claims: allow them only
+    /// for components you trust by other means.
+    pub fn allow_legacy_claims(mut self, allow: bool) -> Self {
+        self.trust.allow_legacy = allow;
+        self
+    }
+
+    /// Runs only components whose claims were issued by one of these
+    /// account public keys (`A…`), compared exactly; unsigned components are
+    /// then refused too. Empty (the default) trusts every issuer.
+    pub fn allowed_issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trust.allowed_issuers = issuers.into_iter().map(Into::into).collect();
         self
     }
 
@@ -117,14 +152,16 @@ impl RuntimeBuilder {
     ///
     /// [`ErrorKind::Engine`] when wasmtime rejects the configuration or the
     /// ticker thread cannot start; [`ErrorKind::Cache`] when the cache
-    /// directory cannot be created.
+    /// directory cannot be created; [`ErrorKind::CacheDirRefused`] when it
+    /// (or its key) is a symbolic link, someone else's, or writable by
+    /// group or others.
     pub fn build(self) -> Result<Runtime> {
         let (engine, allocator) = engine::create(&self.limits, self.pooling)?;
         let ticker =
             EpochTicker::start(&engine, self.epoch_tick).map_err(|e| Error::with_source(ErrorKind::Engine, e))?;
         let linker = base_linker(&engine).map_err(|e| Error::wasmtime(ErrorKind::Engine, e))?;
         let cache = match &self.cache_dir {
-            Some(dir) => Some(CompileCache::open(dir, &engine)?),
+            Some(dir) => Some(CompileCache::open(dir, &engine, self.cache_max_bytes)?),
             None => None,
         };
         Ok(Runtime {
@@ -133,7 +170,7 @@ impl RuntimeBuilder {
                 allocator,
                 linker,
                 cache,
-                require_signed: self.require_signed,
+                trust: self.trust,
                 links: self.links,
                 link_timeout: self.link_timeout,
                 keyvalue: self.keyvalue,
@@ -175,7 +212,7 @@ struct Inner {
     linker: Linker<Ctx>,
     limits: Limits,
     cache: Option<CompileCache>,
-    require_signed: bool,
+    trust: TrustPolicy,
     links: Option<Arc<dyn Links>>,
     link_timeout: Duration,
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
@@ -191,7 +228,7 @@ impl std::fmt::Debug for Inner {
             .field("allocator", &self.allocator)
             .field("limits", &self.limits)
             .field("cache", &self.cache)
-            .field("require_signed", &self.require_signed)
+            .field("trust", &self.trust)
             .field("links", &self.links)
             .field("keyvalue", &self.keyvalue)
             .finish_non_exhaustive()
@@ -278,7 +315,8 @@ impl Runtime {
     /// - a claims kind ([`ErrorKind::ClaimsInvalidSignature`],
     ///   [`ErrorKind::ClaimsExpired`], [`ErrorKind::ClaimsNotYetValid`],
     ///   [`ErrorKind::ClaimsHashMismatch`], [`ErrorKind::ClaimsInvalid`],
-    ///   [`ErrorKind::Unsigned`]) when the claims are refused,
+    ///   [`ErrorKind::Unsigned`], [`ErrorKind::ClaimsLegacyRevision`],
+    ///   [`ErrorKind::IssuerNotAllowed`]) when the claims are refused,
     /// - [`ErrorKind::Instantiation`] when its imports cannot be linked.
     pub fn load(&self, id: impl Into<ComponentId>, wasm: &[u8]) -> Result<Component> {
         let id = id.into();
@@ -292,7 +330,7 @@ impl Runtime {
             Preamble::CoreModule => return Err(Error::new(ErrorKind::CoreModule)),
             Preamble::Unknown => return Err(Error::new(ErrorKind::InvalidComponent)),
         }
-        let claims = crate::claims::verify(wasm, self.inner.require_signed)?;
+        let claims = crate::claims::verify(wasm, &self.inner.trust)?;
         let wasm_hash = cache::wasm_hash(wasm);
         let engine = &self.inner.engine;
         let (compiled, cache_outcome) = match &self.inner.cache {

@@ -31,6 +31,12 @@ pub(crate) struct CliConnectionOpts {
     /// NATS credentials file (JWT and seed).
     #[arg(long = "ctl-credsfile", env = "WASH_CTL_CREDS", value_name = "FILE")]
     ctl_credsfile: Option<PathBuf>,
+    /// PEM file of extra root certificates to trust for NATS (turns TLS on).
+    #[arg(long = "ctl-tls-ca-file", env = "WASH_CTL_TLS_CA_FILE", value_name = "FILE")]
+    ctl_tls_ca_file: Option<PathBuf>,
+    /// Start TLS before the NATS server's greeting (servers with handshake_first).
+    #[arg(long = "ctl-tls-first", env = "WASH_CTL_TLS_FIRST")]
+    ctl_tls_first: bool,
     /// JetStream domain of the lattice's NATS servers.
     #[arg(long = "js-domain", env = "WASMCLOUD_JS_DOMAIN")]
     js_domain: Option<String>,
@@ -56,6 +62,8 @@ impl CliConnectionOpts {
             jwt: self.ctl_jwt.clone(),
             seed: self.ctl_seed.clone(),
             credsfile: self.ctl_credsfile.clone(),
+            tls_ca_file: self.ctl_tls_ca_file.clone(),
+            tls_first: self.ctl_tls_first,
             js_domain: self.js_domain.clone(),
             lattice: self.lattice.clone(),
             timeout: Duration::from_millis(self.timeout_ms),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 use wash::lattice::parse_key_values;
-use wash::up::{NATS_BINARY, StateDir, UpOptions, launch, shutdown};
+use wash::up::{NATS_BINARY, NatsAuth, StateDir, UpOptions, launch, shutdown};
 
 use super::Output;
 use super::conn::block_on;
@@ -36,6 +36,28 @@ pub(crate) struct UpArgs {
     /// `~/.wash` or WASH_DATA_DIR); stop with `wash down`.
     #[arg(short = 'd', long)]
     detached: bool,
+    /// User JWT for NATS (with --nats-seed); passed on to the host.
+    #[arg(long, env = "WASMCLOUD_NATS_JWT", hide_env_values = true, requires = "nats_seed")]
+    nats_jwt: Option<String>,
+    /// User nkey seed for NATS (signs the nonce for --nats-jwt, or alone is nkey
+    /// authentication); passed on to the host.
+    #[arg(long, env = "WASMCLOUD_NATS_SEED", hide_env_values = true)]
+    nats_seed: Option<String>,
+    /// NATS credentials file; passed on to the host.
+    #[arg(
+        long,
+        env = "WASMCLOUD_NATS_CREDS",
+        value_name = "FILE",
+        conflicts_with_all = ["nats_jwt", "nats_seed"]
+    )]
+    nats_creds: Option<PathBuf>,
+    /// PEM file of extra root certificates to trust for NATS (turns TLS on); passed on to
+    /// the host.
+    #[arg(long, env = "WASMCLOUD_TLS_CA_PATH", value_name = "FILE")]
+    tls_ca_path: Option<PathBuf>,
+    /// Start TLS before the NATS server's greeting; passed on to the host.
+    #[arg(long, env = "WASMCLOUD_NATS_TLS_FIRST")]
+    nats_tls_first: bool,
     /// How long the host may take to answer its first request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     wait_timeout_ms: u64,
@@ -53,6 +75,13 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<Output> {
         detached: args.detached,
         ready_timeout: Duration::from_millis(args.wait_timeout_ms),
         state: state.clone(),
+        nats_auth: NatsAuth {
+            jwt: args.nats_jwt,
+            seed: args.nats_seed,
+            creds_file: args.nats_creds,
+            tls_ca_file: args.tls_ca_path,
+            tls_first: args.nats_tls_first,
+        },
     };
     block_on(async move {
         let mut launched = launch(&opts).await?;

@@ -81,6 +81,26 @@ impl LatticeError {
         )
     }
 
+    pub(crate) fn connect_refused(url: &str, detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            LatticeErrorKind::Connect,
+            format!(
+                "the NATS server at {url} refused wash's credentials ({detail}): pass the user's seed with \
+                 --ctl-seed (and its JWT with --ctl-jwt), or a .creds file with --ctl-credsfile"
+            ),
+        )
+    }
+
+    pub(crate) fn connect_tls(url: &str, detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            LatticeErrorKind::Connect,
+            format!(
+                "TLS with the NATS server at {url} failed ({detail}): trust its CA with --ctl-tls-ca-file, \
+                 and pass --ctl-tls-first if it wants TLS before its greeting"
+            ),
+        )
+    }
+
     pub(crate) fn no_host(lattice: &str, url: &str) -> Self {
         Self::new(
             LatticeErrorKind::NoHost,

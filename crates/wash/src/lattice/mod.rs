@@ -29,6 +29,11 @@ pub struct ConnectionOptions {
     pub seed: Option<String>,
     /// A NATS `.creds` file (JWT and seed in one).
     pub credsfile: Option<PathBuf>,
+    /// A PEM file of extra root certificates to trust; turns TLS on.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Start TLS before the server's greeting (servers with
+    /// `handshake_first`); turns TLS on.
+    pub tls_first: bool,
     /// JetStream domain of the lattice's NATS servers.
     pub js_domain: Option<String>,
     /// The lattice name.
@@ -46,6 +51,8 @@ impl Default for ConnectionOptions {
             jwt: None,
             seed: None,
             credsfile: None,
+            tls_ca_file: None,
+            tls_first: false,
             js_domain: None,
             lattice: ctl::subject::DEFAULT_LATTICE.to_owned(),
             timeout: ctl::DEFAULT_TIMEOUT,
@@ -72,6 +79,21 @@ pub fn resolve_reference(reference: &str) -> String {
         Ok(absolute) => format!("file://{}", absolute.display()),
         Err(_) => reference.to_owned(),
     }
+}
+
+/// Whether an I/O error of kind `InvalidData` is among the causes.
+fn invalid_data(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// A connected control-interface client plus what messages need to say where it points.
@@ -126,12 +148,25 @@ impl Lattice {
             }
             (None, None) => {}
         }
-        let nats = nats
-            .name("wash")
-            .connection_timeout(opts.timeout.max(Duration::from_secs(1)))
-            .connect(address.as_str())
-            .await
-            .map_err(|e| LatticeError::connect(&address, e))?;
+        if let Some(ca) = &opts.tls_ca_file {
+            nats = nats.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if opts.tls_first {
+            nats = nats.tls_first();
+        }
+        let nats =
+            nats.name("wash")
+                .connection_timeout(opts.timeout.max(Duration::from_secs(1)))
+                .connect(address.as_str())
+                .await
+                .map_err(|e| match e.kind() {
+                    async_nats::ConnectErrorKind::AuthorizationViolation
+                    | async_nats::ConnectErrorKind::Authentication => LatticeError::connect_refused(&address, &e),
+                    async_nats::ConnectErrorKind::Tls => LatticeError::connect_tls(&address, &e),
+                    // A certificate rustls refuses surfaces as invalid data.
+                    async_nats::ConnectErrorKind::Io if invalid_data(&e) => LatticeError::connect_tls(&address, &e),
+                    _ => LatticeError::connect(&address, e),
+                })?;
         let mut builder = Client::builder(nats)
             .lattice(opts.lattice.clone())
             .timeout(opts.timeout)

@@ -267,3 +267,41 @@ fn down_with_nothing_running_says_so() {
     assert!(run.success, "{}", run.stderr);
     assert!(run.stdout.starts_with("nothing to stop"), "{}", run.stdout);
 }
+
+#[test]
+fn ctl_credentials_reach_a_server_that_requires_them() {
+    let user = nkeys::KeyPair::new_user();
+    let nats = NatsServer::builder().nkey_user(user.public_key()).start();
+    let run = wash_at(nats.port(), &["get", "hosts"]);
+    run.assert_clean_failure();
+    assert!(run.stderr.contains("refused wash's credentials"), "{}", run.stderr);
+    assert!(run.stderr.contains("--ctl-seed"), "{}", run.stderr);
+    let seed = user.seed().unwrap();
+    let run = wash_at(nats.port(), &["get", "hosts", "-o", "json", "--ctl-seed", &seed]);
+    assert!(run.success, "{}", run.stderr);
+    assert!(!run.stderr.contains(&seed) && !run.stdout.contains(&seed));
+}
+
+#[test]
+fn ctl_tls_ca_file_trusts_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_support::tls::PrivateCa::create(dir.path());
+    let nats = NatsServer::builder().tls(&ca.cert_file, &ca.key_file).start();
+    let run = wash_at(nats.port(), &["get", "hosts"]);
+    run.assert_clean_failure();
+    assert!(run.stderr.contains("--ctl-tls-ca-file"), "{}", run.stderr);
+    let ca_file = ca.ca_file.display().to_string();
+    let by_flag = wash_at(
+        nats.port(),
+        &["get", "hosts", "-o", "json", "--ctl-tls-ca-file", &ca_file],
+    );
+    assert!(by_flag.success, "{}", by_flag.stderr);
+    let state = tempfile::tempdir().unwrap();
+    let port = nats.port().to_string();
+    let by_env = wash_with(
+        state.path(),
+        &["get", "hosts", "-o", "json", "-p", &port],
+        &[("WASH_CTL_TLS_CA_FILE", ca.ca_file.as_os_str())],
+    );
+    assert!(by_env.success, "{}", by_env.stderr);
+}

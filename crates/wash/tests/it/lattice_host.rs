@@ -411,6 +411,44 @@ fn up_detached_reuses_a_running_nats_and_leaves_it_up() {
     assert_eq!(hosts["hosts"], serde_json::json!([]));
 }
 
+/// `wash up` hands the NATS credentials it was given to the host it starts
+/// (and uses them itself to wait for it).
+#[test]
+fn up_hands_nats_credentials_to_the_host() {
+    let user = nkeys::KeyPair::new_user();
+    let seed = user.seed().unwrap();
+    let nats = NatsServer::builder().nkey_user(user.public_key()).start();
+    let state = tempfile::tempdir().unwrap();
+    let port = nats.port().to_string();
+    let up = ok(&wash_with(
+        state.path(),
+        &[
+            "up",
+            "-d",
+            "--nats-port",
+            &port,
+            "--nats-connect-only",
+            "--nats-seed",
+            &seed,
+            "-o",
+            "json",
+        ],
+        &[("WASMCLOUD_HOST_PATH", host_binary().as_os_str())],
+    ));
+    let host_id = up["host_id"].as_str().unwrap().to_owned();
+    let hosts = ok(&wash_at(
+        nats.port(),
+        &["get", "hosts", "-o", "json", "--ctl-seed", &seed],
+    ));
+    assert_eq!(hosts["hosts"][0]["id"], host_id.as_str());
+    // The seed is not written anywhere wash keeps state.
+    for file in ["up.json", "wasmcloud.log"] {
+        let text = std::fs::read_to_string(state.path().join(file)).unwrap_or_default();
+        assert!(!text.contains(&seed), "the seed is in {file}");
+    }
+    ok(&wash_with(state.path(), &["down", "-o", "json"], &[]));
+}
+
 #[test]
 fn up_in_the_foreground_stops_everything_on_interrupt() {
     let state = tempfile::tempdir().unwrap();

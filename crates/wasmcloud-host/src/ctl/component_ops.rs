@@ -238,7 +238,11 @@ async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcl
             "this host already runs its maximum of {max_components} components: raise --max-components or scale on another host"
         ));
     }
-    let bytes = artifact::fetch(reference, ctx.config.allow_file_load, limits.max_component_size)
+    let policy = artifact::FilePolicy {
+        allow: ctx.config.allow_file_load,
+        root: ctx.config.allowed_file_root.as_deref(),
+    };
+    let bytes = artifact::fetch(reference, policy, limits.max_component_size)
         .await
         .map_err(|e| e.to_string())?;
     let runtime = ctx.runtime.clone();

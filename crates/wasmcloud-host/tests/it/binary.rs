@@ -88,3 +88,102 @@ async fn sigterm_stops_the_host_gracefully() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn allowed_issuers_are_checked_at_start_from_flags_and_env() {
+    let account = nkeys::KeyPair::new_account().public_key();
+    let module = nkeys::KeyPair::new_module().public_key();
+    let by_flag = Command::new(BIN)
+        .args([
+            "--nats-port",
+            "1",
+            "--allowed-issuer",
+            &account,
+            "--allowed-issuer",
+            &module,
+        ])
+        .output()
+        .unwrap();
+    let by_env = Command::new(BIN)
+        .args(["--nats-port", "1"])
+        .env("WASMCLOUD_ALLOWED_ISSUERS", format!("{account},{module}"))
+        .output()
+        .unwrap();
+    for output in [by_flag, by_env] {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("allowed issuer `{module}` is not an account public key")),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn require_signed_reaches_the_host() {
+    let lattice = Lattice::start().await;
+    let mut events = lattice.events().await;
+    let seed = nkeys::KeyPair::new_server();
+    let mut child = Command::new(BIN)
+        .args(["--nats-port", &lattice.nats.port().to_string(), "--allow-file-load"])
+        .arg("--no-compile-cache")
+        .env("WASMCLOUD_REQUIRE_SIGNED", "true")
+        .env("WASMCLOUD_HOST_SEED", seed.seed().unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_event(&mut events, "host_started", |e| match data(e) {
+        LatticeEvent::HostStarted(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    let reference = crate::support::file_ref(test_support::guests::HELLO_HTTP);
+    let scale = wasmcloud_control_interface::ScaleComponentCommand {
+        component_ref: reference,
+        component_id: wasmcloud_control_interface::ComponentId::new("hello"),
+        max_instances: 1,
+        host_id: wasmcloud_control_interface::HostId::new(seed.public_key()),
+        ..Default::default()
+    };
+    lattice.client.scale_component(&scale).await.unwrap();
+    let error = wait_event(&mut events, "component_scale_failed", |e| match data(e) {
+        LatticeEvent::ComponentScaleFailed(f) => Some(f.error.clone()),
+        LatticeEvent::ComponentScaled(s) => panic!("unsigned component scaled: {s:?}"),
+        _ => None,
+    })
+    .await;
+    assert!(error.contains("not signed"), "{error}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Every numeric flag is range-checked before the host starts, with clap's
+/// message naming the flag and the accepted range.
+#[test]
+fn numeric_flags_out_of_range_are_refused() {
+    let cases = [
+        ("--heartbeat-interval-seconds", "18446744073709551615", "1..=86400"),
+        ("--heartbeat-interval-seconds", "0", "1..=86400"),
+        ("--max-execution-time-ms", "0", "1..=86400000"),
+        ("--max-execution-time-ms", "86400001", "1..=86400000"),
+        ("--max-linear-memory-bytes", "65535", "65536.."),
+        ("--max-component-size-bytes", "1023", "1024.."),
+        ("--max-components", "0", "1.."),
+        ("--compile-cache-max-bytes", "1048575", "1048576.."),
+    ];
+    for (flag, value, range) in cases {
+        let output = Command::new(BIN)
+            .args(["--nats-port", "1", flag, value])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains(range),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

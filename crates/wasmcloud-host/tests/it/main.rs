@@ -3,12 +3,17 @@
 //! wash or wadm would.
 
 mod binary;
+mod compile_cache;
 mod config_store;
 mod ctl_components;
 mod ctl_host;
+mod file_refs;
 mod http_e2e;
 mod ingress;
 mod links;
+mod nats_auth;
 mod restart;
+mod start_checks;
 mod support;
+mod trust;
 mod wrpc;

@@ -1,10 +1,12 @@
 //! Claims verification on load: signed components run and expose their
 //! claims; tampered, expired and not-yet-valid ones are refused with their
-//! own error kind; unsigned ones only when signatures are not required.
+//! own error kind; unsigned ones only when signatures are not required;
+//! legacy (pre-hash) claims only when allowed; and only listed issuers when
+//! issuers are listed.
 
 use std::time::Duration;
 
-use test_support::guests::HELLO_HTTP;
+use test_support::guests::{HELLO_HTTP, HTTP_TRAP};
 use wascap::jwt::{Claims, Component as ComponentMeta};
 use wascap::wasm::{SignOptions, embed_claims, find_token, sign_component};
 use wasmcloud_runtime::{ErrorKind, Runtime};
@@ -109,4 +111,96 @@ fn unsigned_is_refused_when_signatures_are_required() {
         .unwrap();
     let err = runtime.load("unsigned", &guest(HELLO_HTTP)).unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unsigned);
+}
+
+/// Claims of `wascap_revision` 2 (what wascap wrote before module hashes).
+fn legacy_claims(keys: &Keys) -> Claims<ComponentMeta> {
+    let mut claims = Claims::new(
+        keys.account.public_key(),
+        keys.module.public_key(),
+        ComponentMeta {
+            name: Some("hello".into()),
+            ..ComponentMeta::default()
+        },
+    );
+    claims.wascap_revision = Some(2);
+    claims
+}
+
+/// Appends a custom section `name` holding `payload` to a component.
+fn with_custom_section(wasm: &[u8], name: &str, payload: &[u8]) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::new();
+    leb128(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb128(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Legacy claims carry no module hash, so they can be lifted from a signed
+/// component onto any other binary: the runtime refuses them by default, and
+/// says how to fix it.
+#[test]
+fn legacy_claims_are_refused_unless_allowed() {
+    let keys = keys();
+    let signed = embed_claims(&guest(HELLO_HTTP), &legacy_claims(&keys), &keys.account).unwrap();
+    let token = find_token(&signed).unwrap().expect("signed");
+    // Someone else's binary carrying the victim's claims.
+    let impostor = with_custom_section(&guest(HTTP_TRAP), "wasmcloud_jwt", token.as_bytes());
+
+    for wasm in [&signed, &impostor] {
+        let err = runtime().load("legacy", wasm).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::ClaimsLegacyRevision { revision: 2 }, "{err:?}");
+        assert!(err.to_string().contains("wash claims sign"), "{err}");
+    }
+
+    let lenient = Runtime::builder()
+        .limits(test_limits())
+        .allow_legacy_claims(true)
+        .build()
+        .unwrap();
+    let loaded = lenient.load("legacy", &signed).unwrap();
+    assert_eq!(loaded.claims().unwrap().claims.wascap_revision, Some(2));
+}
+
+#[tokio::test]
+async fn only_listed_issuers_run_when_issuers_are_listed() {
+    let (trusted_wasm, trusted) = signed(&SignOptions::default());
+    let (stranger_wasm, stranger) = signed(&SignOptions::default());
+    let runtime = Runtime::builder()
+        .limits(test_limits())
+        .cache_dir(crate::shared_cache_dir())
+        .allowed_issuers([trusted.account.public_key()])
+        .build()
+        .unwrap();
+
+    let component = runtime.load("trusted", &trusted_wasm).unwrap();
+    let response = component.handle_http(get("/trusted")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /trusted\n");
+
+    let err = runtime.load("stranger", &stranger_wasm).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::IssuerNotAllowed {
+            issuer: stranger.account.public_key()
+        },
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&stranger.account.public_key()), "{err}");
+    let err = runtime.load("unsigned", &guest(HELLO_HTTP)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unsigned, "{err:?}");
 }

@@ -1,0 +1,106 @@
+//! Which components a host trusts: with `allowed_issuers`, only components
+//! signed by a listed account run (unsigned ones are refused); claims of a
+//! revision without a module hash are refused unless allowed; the host keeps
+//! serving what it trusts meanwhile.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use test_support::guests;
+use wascap::jwt::{Claims, Component as ComponentMeta};
+use wascap::wasm::{SignOptions, embed_claims, sign_component};
+use wasmcloud_control_interface::{ComponentId, LatticeEvent, ScaleComponentCommand};
+use wasmcloud_host::{ErrorKind, Host};
+
+use crate::support::{Lattice, data, file_ref, wait_event};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path: PathBuf = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    file_ref(&path.display().to_string())
+}
+
+/// Scales `reference` as `id`; `Ok` once scaled, `Err(message)` on failure.
+async fn scale(lattice: &Lattice, host: &Host, id: &str, reference: &str) -> Result<(), String> {
+    let mut events = lattice.events().await;
+    let command = ScaleComponentCommand {
+        component_ref: reference.to_owned(),
+        component_id: ComponentId::new(id),
+        max_instances: 1,
+        host_id: host.id().clone(),
+        annotations: Some(BTreeMap::new()),
+        ..ScaleComponentCommand::default()
+    };
+    lattice.client.scale_component(&command).await.unwrap();
+    wait_event(
+        &mut events,
+        "component_scaled or component_scale_failed",
+        |e| match data(e) {
+            LatticeEvent::ComponentScaled(s) if s.component_id == id => Some(Ok(())),
+            LatticeEvent::ComponentScaleFailed(f) if f.component_id == id => Some(Err(f.error.clone())),
+            _ => None,
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_listed_issuers_and_hashed_claims_run() {
+    let lattice = Lattice::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = nkeys::KeyPair::new_account();
+    let stranger = nkeys::KeyPair::new_account();
+    let hello = std::fs::read(guests::HELLO_HTTP).unwrap();
+    let sign = |account: &nkeys::KeyPair| {
+        sign_component(&hello, account, &nkeys::KeyPair::new_module(), &SignOptions::default()).unwrap()
+    };
+    let trusted_ref = write(dir.path(), "trusted.wasm", &sign(&trusted));
+    let stranger_ref = write(dir.path(), "stranger.wasm", &sign(&stranger));
+    let unsigned_ref = write(dir.path(), "unsigned.wasm", &hello);
+    let mut legacy = Claims::new(
+        trusted.public_key(),
+        nkeys::KeyPair::new_module().public_key(),
+        ComponentMeta::default(),
+    );
+    legacy.wascap_revision = Some(2);
+    let legacy_ref = write(
+        dir.path(),
+        "legacy.wasm",
+        &embed_claims(&hello, &legacy, &trusted).unwrap(),
+    );
+
+    let mut config = lattice.host_config(&[]);
+    config.allowed_issuers = vec![trusted.public_key()];
+    let host = Host::start(config).await.unwrap();
+
+    scale(&lattice, &host, "trusted", &trusted_ref).await.unwrap();
+    let error = scale(&lattice, &host, "stranger", &stranger_ref).await.unwrap_err();
+    assert!(error.contains(&stranger.public_key()), "{error}");
+    assert!(error.contains("does not trust"), "{error}");
+    let error = scale(&lattice, &host, "unsigned", &unsigned_ref).await.unwrap_err();
+    assert!(error.contains("not signed"), "{error}");
+    let error = scale(&lattice, &host, "legacy", &legacy_ref).await.unwrap_err();
+    assert!(error.contains("wascap revision 2"), "{error}");
+    assert!(error.contains("wash claims sign"), "{error}");
+
+    let inventory = lattice.client.get_host_inventory(host.id()).await.unwrap();
+    let ids: Vec<_> = inventory.components.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["trusted"]);
+    host.stop(None).await;
+
+    // Legacy claims run where explicitly allowed.
+    let mut config = lattice.host_config(&[]);
+    config.allow_legacy_claims = true;
+    let lenient = Host::start(config).await.unwrap();
+    scale(&lattice, &lenient, "legacy", &legacy_ref).await.unwrap();
+    lenient.stop(None).await;
+}
+
+#[tokio::test]
+async fn an_allowed_issuer_that_is_not_an_account_key_stops_the_start() {
+    let mut config = wasmcloud_host::HostConfig::new("nats://127.0.0.1:1");
+    config.allowed_issuers = vec![nkeys::KeyPair::new_module().public_key()];
+    let err = Host::start(config).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidConfig(_)), "{err:?}");
+    assert!(err.to_string().contains("not an account public key"), "{err}");
+}
