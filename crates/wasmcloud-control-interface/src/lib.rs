@@ -7,6 +7,8 @@
 //! - [`types`]: request and reply payloads, field for field as upstream v1.
 //! - [`events`]: the CloudEvents envelope and typed event data.
 //! - [`subject`]: control and event subjects, queue groups, host subscriptions.
+//! - [`provider`]: what a host and a provider process say outside the data plane (host data
+//!   on stdin, link, health, config and shutdown messages).
 //! - [`Client`]: one async method per control operation, typed [`Error`]s.
 //!
 //! ```no_run
@@ -45,6 +47,7 @@ mod client;
 mod error;
 pub mod events;
 mod id;
+pub mod provider;
 pub mod subject;
 pub mod types;
 
