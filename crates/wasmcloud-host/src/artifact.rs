@@ -1,6 +1,6 @@
-//! Resolving a component reference to its bytes. `file://` references are
-//! read when the host allows file loads; OCI references come later and are
-//! refused with an error saying so.
+//! Resolving a component or provider reference to its bytes. `file://`
+//! references are read when the host allows file loads; OCI references come
+//! later and are refused with an error saying so.
 //!
 //! A control request names the file, so the file is treated as hostile:
 //! only regular files are read (never a FIFO, device, socket or directory,
@@ -22,18 +22,58 @@ pub(crate) enum FetchError {
         "cannot load `{reference}`: OCI references are not supported yet, use a file:// reference with --allow-file-load"
     )]
     OciUnsupported { reference: String },
-    #[error("`{0}` is not a usable component reference: use file:///absolute/path.wasm")]
+    #[error("`{0}` is not a usable reference: use file:///absolute/path")]
     Invalid(String),
-    #[error("component file {path} is larger than the maximum of {max} bytes: raise --max-component-size-bytes")]
-    TooLarge { path: String, max: u64 },
-    #[error("component file {path} is {what}, not a regular file: point the reference at a .wasm file")]
-    NotAFile { path: String, what: &'static str },
+    #[error("{kind} file {path} is larger than the maximum of {max} bytes: {}", kind.size_fix())]
+    TooLarge { kind: Artifact, path: String, max: u64 },
+    #[error("{kind} file {path} is {what}, not a regular file: point the reference at {}", kind.file_hint())]
+    NotAFile {
+        kind: Artifact,
+        path: String,
+        what: &'static str,
+    },
     #[error(
-        "component file {path} is outside the directory this host loads components from (--allowed-file-root): put the component there"
+        "{kind} file {path} is outside the directory this host loads files from (--allowed-file-root): put it there"
     )]
-    OutsideRoot { path: String },
-    #[error("cannot read component file {path}: {message}")]
-    Read { path: String, message: String },
+    OutsideRoot { kind: Artifact, path: String },
+    #[error("cannot read {kind} file {path}: {message}")]
+    Read {
+        kind: Artifact,
+        path: String,
+        message: String,
+    },
+}
+
+/// What a reference is expected to name, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Artifact {
+    Component,
+    Provider,
+}
+
+impl Artifact {
+    fn size_fix(self) -> &'static str {
+        match self {
+            Self::Component => "raise --max-component-size-bytes",
+            Self::Provider => "a provider binary or archive this large is not loaded",
+        }
+    }
+
+    fn file_hint(self) -> &'static str {
+        match self {
+            Self::Component => "a .wasm file",
+            Self::Provider => "a provider archive (.par, .par.gz) or executable",
+        }
+    }
+}
+
+impl std::fmt::Display for Artifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Component => "component",
+            Self::Provider => "provider",
+        })
+    }
 }
 
 /// Where a reference points.
@@ -65,8 +105,13 @@ pub(crate) struct FilePolicy<'a> {
     pub(crate) root: Option<&'a Path>,
 }
 
-/// Reads the component bytes `reference` names, at most `max_size` of them.
-pub(crate) async fn fetch(reference: &str, policy: FilePolicy<'_>, max_size: usize) -> Result<Vec<u8>, FetchError> {
+/// Reads the bytes of the `kind` that `reference` names, at most `max_size` of them.
+pub(crate) async fn fetch(
+    reference: &str,
+    kind: Artifact,
+    policy: FilePolicy<'_>,
+    max_size: usize,
+) -> Result<Vec<u8>, FetchError> {
     let path = match classify(reference)? {
         Source::Oci => {
             return Err(FetchError::OciUnsupported {
@@ -79,26 +124,34 @@ pub(crate) async fn fetch(reference: &str, policy: FilePolicy<'_>, max_size: usi
     let root = policy.root.map(Path::to_path_buf);
     // Blocking file system calls belong on the blocking pool; none of them
     // can block for long (see `read_file`).
-    tokio::task::spawn_blocking(move || read_file(&path, root.as_deref(), max_size as u64))
+    tokio::task::spawn_blocking(move || read_file(&path, kind, root.as_deref(), max_size as u64))
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
 }
 
-fn read_file(path: &Path, root: Option<&Path>, max: u64) -> Result<Vec<u8>, FetchError> {
+fn read_file(path: &Path, kind: Artifact, root: Option<&Path>, max: u64) -> Result<Vec<u8>, FetchError> {
     let shown = path.display().to_string();
     let read_error = |e: std::io::Error| FetchError::Read {
+        kind,
         path: shown.clone(),
         message: e.to_string(),
     };
     let path = match root {
-        Some(root) => confine(path, root).ok_or_else(|| FetchError::OutsideRoot { path: shown.clone() })?,
+        Some(root) => confine(path, root).ok_or_else(|| FetchError::OutsideRoot {
+            kind,
+            path: shown.clone(),
+        })?,
         None => path.to_path_buf(),
     };
     // Refuse what is not a regular file before opening it: opening a device
     // can have effects of its own.
     let what = file_kind(&std::fs::metadata(&path).map_err(read_error)?);
     if let Some(what) = what {
-        return Err(FetchError::NotAFile { path: shown, what });
+        return Err(FetchError::NotAFile {
+            kind,
+            path: shown,
+            what,
+        });
     }
     let mut options = std::fs::File::options();
     options.read(true);
@@ -113,7 +166,11 @@ fn read_file(path: &Path, root: Option<&Path>, max: u64) -> Result<Vec<u8>, Fetc
     let file = options.open(&path).map_err(read_error)?;
     // Check again on the opened handle: it is what will be read.
     if let Some(what) = file_kind(&file.metadata().map_err(read_error)?) {
-        return Err(FetchError::NotAFile { path: shown, what });
+        return Err(FetchError::NotAFile {
+            kind,
+            path: shown,
+            what,
+        });
     }
     // Never trust the size in the metadata (files in /proc say 0, a file may
     // grow): read one byte past the cap at most.
@@ -122,7 +179,7 @@ fn read_file(path: &Path, root: Option<&Path>, max: u64) -> Result<Vec<u8>, Fetc
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     if bytes.len() as u64 > max {
-        return Err(FetchError::TooLarge { path: shown, max });
+        return Err(FetchError::TooLarge { kind, path: shown, max });
     }
     Ok(bytes)
 }
@@ -223,16 +280,24 @@ mod tests {
             allow: false,
             root: None,
         };
-        let err = fetch(&reference, disabled, 100).await.unwrap_err();
+        let err = fetch(&reference, Artifact::Component, disabled, 100).await.unwrap_err();
         assert!(err.to_string().contains("--allow-file-load"), "{err}");
-        assert_eq!(fetch(&reference, ALLOW, 100).await.unwrap(), b"0123456789");
-        assert_eq!(fetch(&reference, ALLOW, 10).await.unwrap(), b"0123456789");
-        let err = fetch(&reference, ALLOW, 5).await.unwrap_err();
+        assert_eq!(
+            fetch(&reference, Artifact::Component, ALLOW, 100).await.unwrap(),
+            b"0123456789"
+        );
+        assert_eq!(
+            fetch(&reference, Artifact::Component, ALLOW, 10).await.unwrap(),
+            b"0123456789"
+        );
+        let err = fetch(&reference, Artifact::Component, ALLOW, 5).await.unwrap_err();
         assert!(matches!(err, FetchError::TooLarge { max: 5, .. }), "{err}");
         assert!(err.to_string().contains("--max-component-size-bytes"), "{err}");
-        let err = fetch("file:///nonexistent/x.wasm", ALLOW, 5).await.unwrap_err();
+        let err = fetch("file:///nonexistent/x.wasm", Artifact::Component, ALLOW, 5)
+            .await
+            .unwrap_err();
         assert!(matches!(err, FetchError::Read { .. }), "{err}");
-        let err = fetch("ghcr.io/x/y:1", ALLOW, 5).await.unwrap_err();
+        let err = fetch("ghcr.io/x/y:1", Artifact::Component, ALLOW, 5).await.unwrap_err();
         assert!(err.to_string().contains("OCI"), "{err}");
     }
 
@@ -250,9 +315,12 @@ mod tests {
     async fn fetch_in_time(reference: &str, policy: FilePolicy<'_>, max: usize) -> Result<Vec<u8>, FetchError> {
         // A fetch that blocks (on a FIFO, or reading /dev/zero forever) fails
         // the test instead of hanging it.
-        tokio::time::timeout(std::time::Duration::from_secs(30), fetch(reference, policy, max))
-            .await
-            .expect("fetch returned in time")
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            fetch(reference, Artifact::Component, policy, max),
+        )
+        .await
+        .expect("fetch returned in time")
     }
 
     #[tokio::test]
@@ -262,6 +330,7 @@ mod tests {
             matches!(
                 err,
                 FetchError::NotAFile {
+                    kind: Artifact::Component,
                     what: "a character device",
                     ..
                 }
@@ -291,6 +360,7 @@ mod tests {
             matches!(
                 err,
                 FetchError::NotAFile {
+                    kind: Artifact::Component,
                     what: "a FIFO (named pipe)",
                     ..
                 }
@@ -309,6 +379,7 @@ mod tests {
             matches!(
                 err,
                 FetchError::NotAFile {
+                    kind: Artifact::Component,
                     what: "a directory",
                     ..
                 }

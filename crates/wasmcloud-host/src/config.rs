@@ -16,6 +16,14 @@ use crate::error::{Error, ErrorKind, Result};
 /// (wasmCloud v1's default).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the host asks each provider it runs whether it is healthy (wasmCloud v1's
+/// interval); the first check comes after at most 5 s.
+pub const DEFAULT_PROVIDER_HEALTH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a provider gets to answer a shutdown request (wasmCloud v1's
+/// `--provider-shutdown-delay-ms`) before it is stopped by force.
+pub const DEFAULT_PROVIDER_SHUTDOWN_DELAY: Duration = Duration::from_millis(300);
+
 /// How often the host publishes its inventory by default.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -72,6 +80,14 @@ pub struct HostConfig {
     pub nats_auth: NatsAuth,
     /// TLS towards NATS.
     pub nats_tls: NatsTls,
+    /// How often providers' health is checked.
+    pub provider_health_interval: Duration,
+    /// How long a provider gets to answer a shutdown request.
+    pub provider_shutdown_delay: Duration,
+    /// The log level handed to providers (`error` … `trace`), if the host was given one.
+    pub log_level: Option<String>,
+    /// Whether the host logs JSON, so providers do too.
+    pub structured_logging: bool,
 }
 
 /// How the host authenticates to NATS (wasmCloud v1's `--nats-jwt`,
@@ -160,6 +176,10 @@ impl Default for HostConfig {
             allowed_issuers: Vec::new(),
             nats_auth: NatsAuth::default(),
             nats_tls: NatsTls::default(),
+            provider_health_interval: DEFAULT_PROVIDER_HEALTH_INTERVAL,
+            provider_shutdown_delay: DEFAULT_PROVIDER_SHUTDOWN_DELAY,
+            log_level: None,
+            structured_logging: false,
         }
     }
 }
@@ -226,6 +246,18 @@ impl HostConfig {
         }
         if limits.max_components == 0 {
             return invalid("max components is 0, so nothing could run: use at least 1 (--max-components)".to_owned());
+        }
+        if !HEARTBEAT_INTERVAL_RANGE.contains(&self.provider_health_interval) {
+            return invalid(format!(
+                "provider health interval {:?} is out of range: use 1 to 86400 seconds",
+                self.provider_health_interval
+            ));
+        }
+        if self.provider_shutdown_delay > Duration::from_secs(600) {
+            return invalid(format!(
+                "provider shutdown delay {:?} is out of range: use at most 600000 ms (--provider-shutdown-delay-ms)",
+                self.provider_shutdown_delay
+            ));
         }
         if self.compile_cache_max_bytes < MIN_COMPILE_CACHE_BYTES {
             return invalid(format!(

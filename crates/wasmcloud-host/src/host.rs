@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::Events;
 use crate::http_server::{HttpRoute, HttpServers};
 use crate::labels::Labels;
-use crate::providers::Providers;
+use crate::providers::{ProviderFiles, Providers};
 use crate::rpc::LatticeLinks;
 use crate::shutdown::Shutdown;
 use crate::state::LatticeState;
@@ -34,6 +34,8 @@ pub(crate) struct Identity {
     pub(crate) friendly_name: String,
     pub(crate) version: String,
     pub(crate) started: std::time::Instant,
+    /// The host's curve key, the sender of what it seals for providers.
+    pub(crate) xkey: nkeys::XKey,
 }
 
 /// What the control handlers and background tasks share.
@@ -50,6 +52,8 @@ pub(crate) struct HostCtx {
     pub(crate) runtime: Runtime,
     pub(crate) components: Arc<Components>,
     pub(crate) providers: Providers,
+    /// Where provider executables are written and run from.
+    pub(crate) provider_files: ProviderFiles,
     pub(crate) http: HttpServers,
     pub(crate) shutdown: Shutdown,
 }
@@ -77,6 +81,12 @@ impl Host {
         let started = std::time::Instant::now();
         config.validate()?;
         let key = config.host_key()?;
+        let provider_files = ProviderFiles::create().map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidConfig("cannot create the provider directory in the temporary directory".to_owned()),
+                e,
+            )
+        })?;
         let host_id = HostId::new(key.public_key());
         let admin = match config.http_admin {
             Some(addr) => Some(crate::admin::bind(addr).await?),
@@ -114,6 +124,7 @@ impl Host {
                 friendly_name: crate::names::friendly_name(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 started: std::time::Instant::now(),
+                xkey: nkeys::XKey::new(),
             },
             subjects: CtlSubjects::with_topic_prefix(&config.ctl_topic_prefix, &config.lattice),
             events: Events::new(nats.clone(), &config.lattice, host_id.clone()),
@@ -124,6 +135,7 @@ impl Host {
             runtime,
             components: Arc::new(Components::default()),
             providers: Providers::default(),
+            provider_files,
             http: HttpServers::default(),
             shutdown: Shutdown::new(),
             config,
@@ -213,6 +225,12 @@ impl Host {
     #[must_use]
     pub fn component_config(&self, component_id: &str) -> Option<Arc<BTreeMap<String, String>>> {
         self.ctx.components.get(component_id).map(|c| c.component.config())
+    }
+
+    /// The process id of provider `provider_id`, when it runs here as a process.
+    #[must_use]
+    pub fn provider_pid(&self, provider_id: &str) -> Option<u32> {
+        self.ctx.providers.get(provider_id)?.process()?.pid()
     }
 
     /// The HTTP routes the built-in http-server providers serve.
@@ -342,6 +360,18 @@ async fn supervise(ctx: Arc<HostCtx>, ready: Arc<AtomicBool>) {
     tracing::info!(host_id = %ctx.identity.host_id, "host stopping");
     let drain = deadline.saturating_duration_since(Instant::now());
     ctx.http.stop_all(drain).await;
+    let stopping = ctx
+        .providers
+        .list()
+        .into_iter()
+        .filter_map(|(id, _)| ctx.providers.remove(id.as_str()).map(|p| (id, p)));
+    let stopping: Vec<_> = stopping.collect();
+    futures::future::join_all(
+        stopping
+            .iter()
+            .map(|(id, provider)| crate::ctl::stop_provider(&ctx, id, provider)),
+    )
+    .await;
     wait_for_components(&ctx, deadline).await;
     ctx.events
         .publish(LatticeEvent::HostStopped(HostStopped {

@@ -180,6 +180,14 @@ struct Args {
     /// Take part in provider auctions
     #[arg(long, env = "WASMCLOUD_PROVIDER_AUCTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
     enable_provider_auction: bool,
+    /// How long a provider may take to answer a shutdown request before it is stopped by force, in milliseconds
+    #[arg(
+        long,
+        env = "WASMCLOUD_PROV_SHUTDOWN_DELAY_MS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(0..=600_000)
+    )]
+    provider_shutdown_delay_ms: u64,
 }
 
 impl Args {
@@ -237,6 +245,13 @@ impl Args {
             })
         };
         config.compile_cache_max_bytes = self.compile_cache_max_bytes;
+        config.provider_shutdown_delay = Duration::from_millis(self.provider_shutdown_delay_ms);
+        // Providers log as the host does, when the level is a plain one they understand.
+        let level = self.log_level.to_ascii_lowercase();
+        config.log_level = ["error", "warn", "info", "debug", "trace"]
+            .contains(&level.as_str())
+            .then_some(level);
+        config.structured_logging = self.enable_structured_logging;
         Ok(config)
     }
 }

@@ -72,6 +72,12 @@ impl<K: std::hash::Hash + Eq + Clone, T: Clone> Table<K, T> {
         true
     }
 
+    /// Every value held, in no particular order.
+    fn values(&self) -> Vec<T> {
+        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.values().filter_map(|v| v.value.clone()).collect()
+    }
+
     fn get<Q>(&self, key: &Q) -> Option<T>
     where
         K: std::borrow::Borrow<Q>,
@@ -190,6 +196,16 @@ impl LatticeState {
         self.specs.get(source).map(|s| s.links).unwrap_or_default()
     }
 
+    /// The links whose source or target is `id`.
+    pub(crate) fn links_involving(&self, id: &str) -> Vec<Link> {
+        self.specs
+            .values()
+            .into_iter()
+            .flat_map(|spec| spec.links)
+            .filter(|link| link.source_id == id || link.target == id)
+            .collect()
+    }
+
     /// A named config, if known.
     pub(crate) fn config(&self, name: &ConfigName) -> Option<ConfigValues> {
         self.configs.get(name)
@@ -232,6 +248,9 @@ mod tests {
         );
         assert_eq!(targets.get("p", "other", "wasi:http/incoming-handler"), None);
         assert_eq!(targets.get("p", "default", "wasi:http/outgoing-handler"), None);
+        assert_eq!(state.links_involving("c").len(), 1);
+        assert_eq!(state.links_involving("p").len(), 1);
+        assert!(state.links_involving("x").is_empty());
         // An older revision arriving late changes nothing.
         assert_eq!(
             state.apply_data(entry("COMPONENT_p", 1, Some(r#"{"url":"u","links":[]}"#))),

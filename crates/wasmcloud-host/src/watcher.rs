@@ -96,6 +96,7 @@ async fn react(ctx: &HostCtx, change: Change) {
                 let links = ctx.state.links_from(&source);
                 crate::host::route_links(ctx, &source.as_str().into(), &links).await;
             }
+            crate::providers::reconcile_all(ctx).await;
         }
         Change::Config(name) => {
             for (id, running) in ctx.components.list() {
@@ -111,9 +112,34 @@ async fn react(ctx: &HostCtx, change: Change) {
                     crate::host::route_links(ctx, &id, &links).await;
                 }
                 if provider.config.contains(&name) {
-                    tracing::info!(provider_id = %id, config = %name, "provider config changed; it applies when the provider restarts");
+                    update_provider_config(ctx, &id, &provider).await;
                 }
             }
+            // Links whose source or target config names it carry its values.
+            crate::providers::reconcile_all(ctx).await;
         }
+    }
+}
+
+/// Sends a provider process its merged config after one of its named configs changed; a
+/// built-in's config applies when it restarts.
+async fn update_provider_config(
+    ctx: &HostCtx,
+    id: &wasmcloud_control_interface::ProviderId,
+    provider: &crate::providers::RunningProvider,
+) {
+    if provider.process().is_none() {
+        tracing::info!(provider_id = %id, "built-in provider config changed; it applies when the provider restarts");
+        return;
+    }
+    let merged = ctx.state.merged_config(&provider.config);
+    let subject = wasmcloud_control_interface::provider::subject::config_update(&ctx.config.lattice, id.as_str());
+    match serde_json::to_vec(&merged) {
+        Ok(payload) => {
+            if let Err(e) = ctx.nats.publish(subject, payload.into()).await {
+                tracing::warn!(provider_id = %id, error = %e, "cannot send a provider its new config");
+            }
+        }
+        Err(e) => tracing::warn!(provider_id = %id, error = %e, "cannot encode a provider's config"),
     }
 }

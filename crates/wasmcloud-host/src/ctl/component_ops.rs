@@ -242,9 +242,14 @@ async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcl
         allow: ctx.config.allow_file_load,
         root: ctx.config.allowed_file_root.as_deref(),
     };
-    let bytes = artifact::fetch(reference, policy, limits.max_component_size)
-        .await
-        .map_err(|e| e.to_string())?;
+    let bytes = artifact::fetch(
+        reference,
+        artifact::Artifact::Component,
+        policy,
+        limits.max_component_size,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let runtime = ctx.runtime.clone();
     let runtime_id = id.to_string();
     tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))

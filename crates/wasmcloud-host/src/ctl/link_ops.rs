@@ -110,6 +110,8 @@ pub(super) async fn delete(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<
     } else {
         Vec::new()
     };
+    // Upstream hosts rely on the answering host to tell providers, wherever they run.
+    crate::providers::announce_deleted(ctx, &removed).await;
     let first = removed.first();
     ctx.events
         .publish(LatticeEvent::LinkdefDeleted(LinkdefDeleted {

@@ -11,6 +11,8 @@ mod host_ops;
 mod link_ops;
 mod provider_ops;
 
+pub(crate) use provider_ops::stop_provider;
+
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 

@@ -102,7 +102,7 @@ async fn builtin_http_server_serves_a_linked_component() {
         .unwrap_err();
     assert_eq!(err.refusal(), Some("provider with that ID is not running"));
 
-    // Only built-in providers exist so far.
+    // Registry references come later; the refusal says what works instead.
     let external = StartProviderCommand {
         provider_id: ProviderId::new("kv"),
         provider_ref: "ghcr.io/wasmcloud/keyvalue-redis:0.28.1".into(),
@@ -110,7 +110,9 @@ async fn builtin_http_server_serves_a_linked_component() {
     };
     let err = client.start_provider(&external).await.unwrap_err();
     assert!(
-        err.refusal().unwrap_or_default().contains("only built-in providers"),
+        err.refusal()
+            .unwrap_or_default()
+            .contains("OCI references are not supported yet"),
         "{err}"
     );
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))

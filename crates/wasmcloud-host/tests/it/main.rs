@@ -12,6 +12,7 @@ mod http_e2e;
 mod ingress;
 mod links;
 mod nats_auth;
+mod providers;
 mod restart;
 mod start_checks;
 mod support;
