@@ -26,6 +26,12 @@ impl ProviderError {
         }
     }
 
+    /// The provider's exports could not be served: NATS refused the subscription of
+    /// `interface`'s functions (what `serve_interface` returns as an error).
+    pub fn serve(interface: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::with_source(ErrorKind::Serve(interface.to_owned()), source)
+    }
+
     /// What went wrong.
     #[must_use]
     pub fn kind(&self) -> &ErrorKind {
@@ -62,6 +68,9 @@ pub enum ErrorKind {
     /// prepared: its inbox subscription failed.
     #[error("cannot prepare wRPC on `{0}`")]
     Wrpc(String),
+    /// An interface's functions could not be served.
+    #[error("cannot serve `{0}` over wRPC")]
+    Serve(String),
 }
 
 /// A hook's refusal: the SDK logs it with the link or config it concerned and carries on.

@@ -54,6 +54,6 @@ pub use connection::{
 };
 pub use error::{ErrorKind, HookError, ProviderError};
 pub use provider::{LinkConfig, LinkDelete, Provider, config_value};
-pub use run::{ProviderBuilder, STDIN_TIMEOUT, run_provider};
+pub use run::{ProviderBuilder, STDIN_TIMEOUT, read_host_data, run_provider};
 pub use wasmcloud_control_interface::provider::{HealthCheckResponse, HostData, InterfaceLinkDefinition, SecretValue};
 pub use {async_nats, wrpc_transport, wrpc_transport_nats};

@@ -211,11 +211,16 @@ impl<P: Provider> Ctx<P> {
     }
 }
 
-/// Reads one line from stdin within `timeout`.
+/// Reads the host data a host writes on stdin, waiting at most `timeout` (usually
+/// [`STDIN_TIMEOUT`]). For providers that need their config before they exist: read it,
+/// build the provider, then start it with [`ProviderBuilder::host_data`].
 ///
-/// A plain thread does the blocking read: abandoned on timeout, it cannot hold up the
-/// runtime's shutdown the way a blocked `spawn_blocking` read would; the process exits anyway.
-async fn read_host_data(timeout: Duration) -> Result<HostData, ProviderError> {
+/// # Errors
+///
+/// When nothing arrives in time, or what arrives is not host data.
+pub async fn read_host_data(timeout: Duration) -> Result<HostData, ProviderError> {
+    // A plain thread does the blocking read: abandoned on timeout, it cannot hold up the
+    // runtime's shutdown the way a blocked `spawn_blocking` read would.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("host-data".into())
