@@ -38,7 +38,7 @@ impl Lattice {
             lattice_rpc_url: nats.url(),
             provider_key: PROVIDER.into(),
             config: config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            log_level: Some("debug".into()),
+            log_level: Some("info".into()),
             ..HostData::default()
         };
         let mut provider = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyvalue-redis-provider"))
