@@ -34,8 +34,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use wasmcloud_provider_sdk::{
-    HookError, HostData, LinkConfig, LinkDelete, Provider, ProviderBuilder, ProviderError, STDIN_TIMEOUT,
-    read_host_data,
+    HookError, HostData, LinkConfig, LinkDelete, Provider, ProviderBuilder, ProviderError, ProviderHandle,
+    STDIN_TIMEOUT, read_host_data,
 };
 
 use crate::routes::{Route, Table, Target};
@@ -53,11 +53,7 @@ pub const NAME: &str = "http-server-provider";
 pub async fn run() -> Result<(), ProviderError> {
     let host_data = read_host_data(STDIN_TIMEOUT).await?;
     let provider = HttpServerProvider::new(&host_data);
-    let handle = ProviderBuilder::new(NAME)
-        .host_data(host_data)
-        .start(provider.clone())
-        .await?;
-    provider.connected(handle.clone());
+    let handle = ProviderBuilder::new(NAME).host_data(host_data).start(provider).await?;
     handle.shutdown_requested().await;
     Ok(())
 }
@@ -106,12 +102,6 @@ impl HttpServerProvider {
                 state: Mutex::default(),
             }),
         }
-    }
-
-    /// Gives the provider its lattice connection, for calls to components.
-    pub fn connected(&self, handle: wasmcloud_provider_sdk::ProviderHandle) {
-        // Set once by `run`; a second call changes nothing.
-        let _ = self.inner.shared.handle.set(handle);
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -187,6 +177,12 @@ fn remove_route(state: &mut State, address: SocketAddr, component: &str, name: &
 }
 
 impl Provider for HttpServerProvider {
+    async fn init(&self, handle: &ProviderHandle) -> Result<(), HookError> {
+        // Called once, before any link: every listener finds the handle set.
+        let _ = self.inner.shared.handle.set(handle.clone());
+        Ok(())
+    }
+
     async fn receive_link_config_as_source(&self, link: LinkConfig) -> Result<(), HookError> {
         let settings = self.inner.settings.as_ref().map_err(|e| HookError::new(e.clone()))?;
         let link_settings = LinkSettings::from_config(settings, &link.config).map_err(|e| {

@@ -42,8 +42,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// What every request of every listener needs from the provider.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// Set once the provider is connected; requests before (a link from the host data can
-    /// open a listener during start-up) are answered 503.
+    /// Set by the provider's `init` hook, before any link opens a listener.
     pub(crate) handle: OnceLock<ProviderHandle>,
     /// The header host mode matches.
     pub(crate) host_header: HeaderName,
@@ -236,9 +235,10 @@ async fn serve(context: Arc<ListenerContext>, request: Request<Incoming>) -> Res
 async fn forward(context: &ListenerContext, route: &Route, request: Request<Incoming>) -> Response<Body> {
     let component = &*route.target.component_id;
     let Some(handle) = context.shared.handle.get() else {
+        // Only a provider embedded without `init` gets here.
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the http server provider is still starting\n".into(),
+            "the http server provider is not connected to a lattice\n".into(),
         );
     };
     let client = match route.target.client(handle).await {

@@ -68,6 +68,9 @@ pub enum ErrorKind {
     /// prepared: its inbox subscription failed.
     #[error("cannot prepare wRPC on `{0}`")]
     Wrpc(String),
+    /// The provider's `init` hook refused to start (the source says why).
+    #[error("the provider could not start")]
+    Init,
     /// An interface's functions could not be served.
     #[error("cannot serve `{0}` over wRPC")]
     Serve(String),

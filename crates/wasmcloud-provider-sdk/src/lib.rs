@@ -31,7 +31,8 @@
 //!
 //! - The provider reads one line of host data from stdin (5 s at most), logs to stderr at the
 //!   host's level (JSON if the host logs JSON), connects to the lattice's NATS with the user JWT
-//!   and seed when given, and applies the links of the host data before it subscribes.
+//!   and seed when given, hands the provider its [`ProviderHandle`] (`init`), and applies the
+//!   links of the host data before it subscribes.
 //! - Link puts are taken on `wasmbus.rpc.{lattice}.{key}.linkdefs.put` (`key`: the public key of
 //!   the provider's curve seed when the host gave curve keys, else the provider id), deletes on
 //!   `….{provider_id}.linkdefs.del`; a repeated put reaches the provider only if its config

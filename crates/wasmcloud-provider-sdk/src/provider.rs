@@ -7,6 +7,7 @@ use std::future::Future;
 
 use wasmcloud_control_interface::provider::{HealthCheckResponse, SecretValue};
 
+use crate::connection::ProviderHandle;
 use crate::error::HookError;
 
 /// A link the provider is an end of, as a hook receives it: the config and secrets are those
@@ -78,6 +79,18 @@ pub struct LinkDelete {
 /// config updates and shutdown are answered beside them, so a slow link hook never makes a
 /// provider look unhealthy. A hook that fails is logged and the provider keeps running.
 pub trait Provider: Send + Sync + 'static {
+    /// The provider is connected to the lattice; called once, before the links of the host
+    /// data are applied. The place to keep the handle, for calls to components from link
+    /// hooks and from tasks they start.
+    ///
+    /// # Errors
+    ///
+    /// When the provider cannot run; start-up then fails with this error.
+    fn init(&self, handle: &ProviderHandle) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = handle;
+        async { Ok(()) }
+    }
+
     /// A link on which this provider is the source (it calls `link.target_id`), with the
     /// link's `source_config`. Called again when the same link is put with changed config.
     ///

@@ -95,14 +95,15 @@ impl ProviderBuilder {
         self
     }
 
-    /// Starts the provider: every link of the host data is applied before the subscriptions
-    /// exist, and every subscription exists on the server when this returns.
+    /// Starts the provider: connects, calls the provider's `init` hook with the handle, applies
+    /// every link of the host data, then subscribes; every subscription exists on the server
+    /// when this returns.
     ///
     /// # Errors
     ///
     /// When stdin holds no host data in time or something else, when a key in it does not
-    /// parse, when the lattice's NATS server cannot be reached, or when it refuses a
-    /// subscription.
+    /// parse, when the lattice's NATS server cannot be reached or refuses a subscription, or
+    /// when the provider's `init` hook fails.
     pub async fn start<P: Provider>(self, provider: P) -> Result<ProviderHandle, ProviderError> {
         let host_data = match self.host_data {
             Some(host_data) => host_data,
@@ -116,6 +117,18 @@ impl ProviderBuilder {
         let provider = Arc::new(provider);
         let provider_id: Arc<str> = host_data.provider_key.as_str().into();
         let lattice = host_data.lattice_rpc_prefix.as_str();
+
+        let prefix = format!("{lattice}.{provider_id}");
+        let server = wrpc_transport_nats::Client::new(nats.clone(), prefix.as_str(), Some(prefix.as_str().into()))
+            .await
+            .map_err(|e| ProviderError::with_source(ErrorKind::Wrpc(prefix.clone()), e))?;
+        let (stopping_tx, stopping_rx) = watch::channel(false);
+        let stopping = Arc::new(stopping_tx);
+        let handle = ProviderHandle::new(host_data.clone(), nats.clone(), server, stopping_rx);
+        provider
+            .init(&handle)
+            .await
+            .map_err(|e| ProviderError::with_source(ErrorKind::Init, e))?;
 
         let mut table = LinkTable::default();
         for def in &host_data.link_definitions {
@@ -132,19 +145,12 @@ impl ProviderBuilder {
         let health = subscribe(&nats, subject::health(lattice, &provider_id)).await?;
         let shutdown = subscribe(&nats, subject::shutdown(lattice, &provider_id)).await?;
         let config = subscribe(&nats, subject::config_update(lattice, &provider_id)).await?;
-
-        let prefix = format!("{lattice}.{provider_id}");
-        let server = wrpc_transport_nats::Client::new(nats.clone(), prefix.as_str(), Some(prefix.as_str().into()))
-            .await
-            .map_err(|e| ProviderError::with_source(ErrorKind::Wrpc(prefix.clone()), e))?;
         // The subscriptions are on the server once the flush returns: a host (or test) may
         // send to them as soon as this function returns.
         nats.flush()
             .await
             .map_err(|e| ProviderError::with_source(ErrorKind::Connect(host_data.nats_url().to_owned()), e))?;
 
-        let (stopping_tx, stopping_rx) = watch::channel(false);
-        let stopping = Arc::new(stopping_tx);
         let ctx = Ctx {
             provider: Arc::clone(&provider),
             provider_id: Arc::clone(&provider_id),
@@ -169,7 +175,7 @@ impl ProviderBuilder {
             links = host_data.link_definitions.len(),
             "provider started"
         );
-        Ok(ProviderHandle::new(host_data, nats, server, stopping_rx))
+        Ok(handle)
     }
 }
 

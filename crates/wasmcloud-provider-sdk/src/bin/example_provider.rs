@@ -1,12 +1,12 @@
 //! `example-provider`: the smallest provider the SDK makes, printing one line on stdout per
-//! hook call (`link-source <source> <target> <name> <config>`, `link-target …`,
+//! hook call (`init <lattice> <id>`, `link-source <source> <target> <name> <config>`, `link-target …`,
 //! `del-source …`, `del-target …`, `config <config>`, `shutdown`). A template for new
 //! providers, and what the SDK's integration tests start as a host would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 
-use wasmcloud_provider_sdk::{HookError, LinkConfig, LinkDelete, Provider, run_provider};
+use wasmcloud_provider_sdk::{HookError, LinkConfig, LinkDelete, Provider, ProviderHandle, run_provider};
 
 struct Example;
 
@@ -23,6 +23,11 @@ fn sorted(config: &HashMap<String, String>) -> String {
 }
 
 impl Provider for Example {
+    async fn init(&self, handle: &ProviderHandle) -> Result<(), HookError> {
+        say(&format!("init {} {}", handle.lattice(), handle.provider_id()));
+        Ok(())
+    }
+
     async fn receive_link_config_as_source(&self, link: LinkConfig) -> Result<(), HookError> {
         say(&format!(
             "link-source {} {} {} {}",

@@ -46,6 +46,8 @@ async fn links_in_the_host_data_are_applied_before_the_provider_is_ready() {
         link("someone", "else", &[]),
     ];
     let mut example = Example::spawn(&data).await;
+    // The handle comes first, then the links, then `run_provider` returns.
+    example.expect_line("init test example").await;
     example
         .expect_line(r#"link-target counter example default {"URL": "redis://127.0.0.1:1"}"#)
         .await;

@@ -41,6 +41,7 @@ impl Example {
     /// says it is ready.
     pub async fn start(host_data: &HostData) -> Self {
         let mut example = Self::spawn(host_data).await;
+        example.expect_line("init test example").await;
         example.expect_line("ready").await;
         example
     }
