@@ -38,6 +38,21 @@ const RULES: &[Rule] = &[
         forbidden: &["wasmtime"],
         why: "providers are native processes that speak wRPC; they never embed an engine",
     },
+    Rule {
+        krate: "wasmcloud-provider-keyvalue-redis",
+        forbidden: &["wasmtime"],
+        why: "providers are native processes that speak wRPC; they never embed an engine",
+    },
+    Rule {
+        krate: "wasmcloud-provider-http-server",
+        forbidden: &["wasmtime"],
+        why: "providers are native processes that speak wRPC; they never embed an engine",
+    },
+    Rule {
+        krate: "wasmcloud-provider-messaging-nats",
+        forbidden: &["wasmtime"],
+        why: "providers are native processes that speak wRPC; they never embed an engine",
+    },
 ];
 
 pub(crate) fn run() -> Result<()> {
