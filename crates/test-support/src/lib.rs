@@ -6,5 +6,6 @@
 pub mod guests;
 pub mod nats;
 mod process;
+pub mod providers;
 pub mod redis;
 pub mod tls;

@@ -12,6 +12,7 @@ mod http_e2e;
 mod ingress;
 mod links;
 mod nats_auth;
+mod provider_e2e;
 mod providers;
 mod restart;
 mod start_checks;
