@@ -59,7 +59,7 @@ fn user_credentials(ctx: &HostCtx) -> (String, String) {
                 tracing::warn!(path = %path.display(), "providers get no NATS credentials: the creds file holds no JWT and seed");
             }
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "providers get no NATS credentials: cannot read the creds file")
+                tracing::warn!(path = %path.display(), error = %e, "providers get no NATS credentials: cannot read the creds file");
             }
         }
     }

@@ -283,7 +283,7 @@ async fn restart(
         match process.spawn(ctx).await {
             Ok(child) => return Some(child),
             Err(error) => {
-                tracing::warn!(provider_id = %process.id, %error, retry_in = ?backoff, "cannot restart provider")
+                tracing::warn!(provider_id = %process.id, %error, retry_in = ?backoff, "cannot restart provider");
             }
         }
     }
