@@ -88,6 +88,12 @@ pub struct HostConfig {
     pub log_level: Option<String>,
     /// Whether the host logs JSON, so providers do too.
     pub structured_logging: bool,
+    /// Whether components without a key-value link get the built-in store (a JetStream
+    /// bucket of the lattice per component); without it, their key-value calls fail naming
+    /// the missing link.
+    pub builtin_keyvalue: bool,
+    /// Bounds of the built-in store, per component.
+    pub keyvalue_limits: wasmcloud_runtime::host::keyvalue::KeyValueLimits,
 }
 
 /// How the host authenticates to NATS (wasmCloud v1's `--nats-jwt`,
@@ -151,6 +157,8 @@ pub const MIN_LINEAR_MEMORY: u64 = 64 * 1024;
 pub const MIN_COMPONENT_SIZE: usize = 1024;
 /// Smallest accepted compile cache cap.
 pub const MIN_COMPILE_CACHE_BYTES: u64 = 1 << 20;
+/// The smallest share of the built-in key-value store a component can be given.
+pub const MIN_KEYVALUE_BYTES: u64 = 64 << 10;
 
 impl Default for HostConfig {
     fn default() -> Self {
@@ -180,6 +188,8 @@ impl Default for HostConfig {
             provider_shutdown_delay: DEFAULT_PROVIDER_SHUTDOWN_DELAY,
             log_level: None,
             structured_logging: false,
+            builtin_keyvalue: true,
+            keyvalue_limits: wasmcloud_runtime::host::keyvalue::KeyValueLimits::default(),
         }
     }
 }
@@ -257,6 +267,12 @@ impl HostConfig {
             return invalid(format!(
                 "provider shutdown delay {:?} is out of range: use at most 600000 ms (--provider-shutdown-delay-ms)",
                 self.provider_shutdown_delay
+            ));
+        }
+        if self.keyvalue_limits.max_bytes_per_component < MIN_KEYVALUE_BYTES {
+            return invalid(format!(
+                "built-in key-value share of {} bytes is too small: use at least {MIN_KEYVALUE_BYTES} (--builtin-keyvalue-max-bytes)",
+                self.keyvalue_limits.max_bytes_per_component
             ));
         }
         if self.compile_cache_max_bytes < MIN_COMPILE_CACHE_BYTES {

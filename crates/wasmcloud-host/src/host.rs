@@ -13,12 +13,14 @@ use wasmcloud_control_interface::events::data::{HostStarted, HostStopped};
 use wasmcloud_control_interface::subject::CtlSubjects;
 use wasmcloud_control_interface::{ConfigName, HostId, LatticeEvent, Link, ProviderId};
 use wasmcloud_runtime::Runtime;
+use wasmcloud_runtime::host::keyvalue::KeyValueBackend;
 
 use crate::components::Components;
 use crate::config::{DEFAULT_SHUTDOWN_TIMEOUT, HostConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Events;
 use crate::http_server::{HttpRoute, HttpServers};
+use crate::keyvalue::LatticeKeyValue;
 use crate::labels::Labels;
 use crate::providers::{ProviderFiles, Providers};
 use crate::rpc::LatticeLinks;
@@ -96,6 +98,9 @@ impl Host {
         // travel over the NATS connection made below.
         let state = LatticeState::default();
         let links = Arc::new(LatticeLinks::new(&config.lattice, Arc::clone(state.link_targets())));
+        let keyvalue = config
+            .builtin_keyvalue
+            .then(|| Arc::new(LatticeKeyValue::new(&config.lattice, config.keyvalue_limits)));
         // Creating the engine (reserving the instance pool) needs no NATS:
         // it runs on a blocking thread while the host connects.
         let mut runtime = Runtime::builder()
@@ -103,7 +108,8 @@ impl Host {
             .require_signed(config.require_signed)
             .allow_legacy_claims(config.allow_legacy_claims)
             .allowed_issuers(config.allowed_issuers.clone())
-            .links(Arc::clone(&links) as Arc<dyn wasmcloud_runtime::Links>);
+            .links(Arc::clone(&links) as Arc<dyn wasmcloud_runtime::Links>)
+            .keyvalue_backend(keyvalue.clone().map(|kv| kv as Arc<dyn KeyValueBackend>));
         if let Some(dir) = &config.compile_cache_dir {
             runtime = runtime.cache_dir(dir).cache_max_bytes(config.compile_cache_max_bytes);
         }
@@ -113,6 +119,9 @@ impl Host {
         links.connect(nats.clone());
         let store = LatticeStore::open(nats.clone(), &config.lattice, config.js_domain.as_deref()).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "lattice buckets open");
+        if let Some(keyvalue) = &keyvalue {
+            keyvalue.connect(store.jetstream().clone());
+        }
         let runtime = runtime
             .await
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?

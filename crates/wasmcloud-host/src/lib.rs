@@ -29,6 +29,7 @@ mod heartbeat;
 mod host;
 mod http_server;
 pub mod ingress;
+mod keyvalue;
 mod labels;
 mod names;
 mod providers;
@@ -40,8 +41,8 @@ mod watcher;
 
 pub use config::{
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, HEARTBEAT_INTERVAL_RANGE, HostConfig,
-    MAX_EXECUTION_TIME_RANGE, MIN_COMPILE_CACHE_BYTES, MIN_COMPONENT_SIZE, MIN_LINEAR_MEMORY, NatsAuth, NatsTls,
-    parse_label,
+    MAX_EXECUTION_TIME_RANGE, MIN_COMPILE_CACHE_BYTES, MIN_COMPONENT_SIZE, MIN_KEYVALUE_BYTES, MIN_LINEAR_MEMORY,
+    NatsAuth, NatsTls, parse_label,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use host::Host;

@@ -188,6 +188,17 @@ struct Args {
         value_parser = clap::value_parser!(u64).range(0..=600_000)
     )]
     provider_shutdown_delay_ms: u64,
+    /// Most bytes one component may keep in the built-in key-value store (used when it has no key-value link)
+    #[arg(
+        long,
+        env = "WASMCLOUD_BUILTIN_KEYVALUE_MAX_BYTES",
+        default_value_t = 64 << 20,
+        value_parser = clap::value_parser!(u64).range(wasmcloud_host::MIN_KEYVALUE_BYTES..)
+    )]
+    builtin_keyvalue_max_bytes: u64,
+    /// Serve no built-in key-value store: components need a key-value link
+    #[arg(long, env = "WASMCLOUD_DISABLE_BUILTIN_KEYVALUE")]
+    disable_builtin_keyvalue: bool,
 }
 
 impl Args {
@@ -246,6 +257,8 @@ impl Args {
         };
         config.compile_cache_max_bytes = self.compile_cache_max_bytes;
         config.provider_shutdown_delay = Duration::from_millis(self.provider_shutdown_delay_ms);
+        config.builtin_keyvalue = !self.disable_builtin_keyvalue;
+        config.keyvalue_limits.max_bytes_per_component = self.builtin_keyvalue_max_bytes;
         // Providers log as the host does, when the level is a plain one they understand.
         let level = self.log_level.to_ascii_lowercase();
         config.log_level = ["error", "warn", "info", "debug", "trace"]

@@ -119,16 +119,32 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 pub(crate) struct LatticeStore {
     data: kv::Store,
     config: kv::Store,
+    js: jetstream::Context,
 }
 
-/// Opens a bucket, creating it (1 replica, defaults) when missing.
+/// Size limits of a bucket the host creates; `-1` is unlimited.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BucketLimits {
+    pub(crate) max_bytes: i64,
+    pub(crate) max_message_size: i32,
+}
+
+impl BucketLimits {
+    /// No limits: the lattice's own buckets.
+    pub(crate) const NONE: Self = Self {
+        max_bytes: -1,
+        max_message_size: -1,
+    };
+}
+
+/// Opens a bucket, creating it (1 replica, `limits`) when missing.
 ///
 /// The bucket's stream is created by hand, with the settings the key-value
 /// convention prescribes, rather than through `create_key_value`: async-nats
 /// 0.49 first asks the server for account info there, and cannot decode the
 /// reply of nats-server 2.9 (Debian's package, the one `wash up` finds on
 /// most machines). Opening an existing bucket works on every version.
-async fn open_bucket(js: &jetstream::Context, bucket: String) -> Result<kv::Store> {
+pub(crate) async fn open_bucket(js: &jetstream::Context, bucket: String, limits: BucketLimits) -> Result<kv::Store> {
     if let Ok(store) = js.get_key_value(bucket.clone()).await {
         return Ok(store);
     }
@@ -142,6 +158,8 @@ async fn open_bucket(js: &jetstream::Context, bucket: String) -> Result<kv::Stor
         allow_direct: true,
         num_replicas: 1,
         duplicate_window: Duration::from_secs(120),
+        max_bytes: limits.max_bytes,
+        max_message_size: limits.max_message_size,
         ..jetstream::stream::Config::default()
     };
     let created = js.get_or_create_stream(stream).await;
@@ -164,10 +182,15 @@ impl LatticeStore {
         };
         js.set_timeout(Duration::from_secs(5));
         let (data, config) = tokio::try_join!(
-            open_bucket(&js, format!("LATTICEDATA_{lattice}")),
-            open_bucket(&js, format!("CONFIGDATA_{lattice}")),
+            open_bucket(&js, format!("LATTICEDATA_{lattice}"), BucketLimits::NONE),
+            open_bucket(&js, format!("CONFIGDATA_{lattice}"), BucketLimits::NONE),
         )?;
-        Ok(Self { data, config })
+        Ok(Self { data, config, js })
+    }
+
+    /// The JetStream context of the lattice (its domain applied), for other buckets.
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
     }
 
     /// The lattice data bucket, for watching.

@@ -3,6 +3,7 @@
 //! wash or wadm would.
 
 mod binary;
+mod builtin_keyvalue;
 mod compile_cache;
 mod config_store;
 mod ctl_components;

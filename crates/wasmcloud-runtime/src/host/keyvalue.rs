@@ -25,7 +25,7 @@ use crate::id::ComponentId;
 use crate::imports::Served;
 use crate::links::{CallContext, LinkCtx, LinkInvoker, Route};
 
-pub use memory::MemoryKeyValue;
+pub use memory::{LIST_KEYS_PAGE, MemoryKeyValue};
 
 /// What this built-in serves.
 pub(crate) const SERVED: Served = Served {
@@ -126,9 +126,80 @@ pub enum KeyValueError {
         /// The interface it called.
         interface: String,
     },
+    /// A key or value larger than the store accepts.
+    #[error(
+        "{what} is {size} bytes, more than the {max} bytes the built-in key-value store accepts: store less, or link a key-value provider"
+    )]
+    TooLarge {
+        /// `the key` or `the value of <key>`.
+        what: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The component's share of the store is used up.
+    #[error(
+        "the built-in key-value store of component `{component}` is full ({max} bytes): delete keys, or link a key-value provider"
+    )]
+    Full {
+        /// Whose share it is.
+        component: String,
+        /// The share.
+        max: u64,
+    },
     /// Anything else, described for the guest.
     #[error("{0}")]
     Other(String),
+}
+
+/// Bounds of a built-in store, per component: no component can fill the host's memory or
+/// disk, or crowd out another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyValueLimits {
+    /// The longest key, in bytes.
+    pub max_key: usize,
+    /// The largest value, in bytes.
+    pub max_value: usize,
+    /// The most one component may store, keys and values of all its buckets together.
+    pub max_bytes_per_component: u64,
+}
+
+impl Default for KeyValueLimits {
+    fn default() -> Self {
+        Self {
+            max_key: 1024,
+            max_value: 512 * 1024,
+            max_bytes_per_component: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl KeyValueLimits {
+    /// Checks one key and value against the limits.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyValueError::TooLarge`] naming what is too large.
+    pub fn check(&self, key: &str, value: Option<&[u8]>) -> Result<(), KeyValueError> {
+        if key.len() > self.max_key {
+            return Err(KeyValueError::TooLarge {
+                what: "the key".to_owned(),
+                size: key.len(),
+                max: self.max_key,
+            });
+        }
+        if let Some(value) = value
+            && value.len() > self.max_value
+        {
+            return Err(KeyValueError::TooLarge {
+                what: format!("the value of `{key}`"),
+                size: value.len(),
+                max: self.max_value,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl From<KeyValueError> for store::Error {
@@ -136,10 +207,37 @@ impl From<KeyValueError> for store::Error {
         match err {
             KeyValueError::NoSuchStore { .. } => Self::NoSuchStore,
             KeyValueError::AccessDenied { .. } => Self::AccessDenied,
-            err @ KeyValueError::NoLink { .. } => Self::Other(err.to_string()),
+            err @ (KeyValueError::NoLink { .. } | KeyValueError::TooLarge { .. } | KeyValueError::Full { .. }) => {
+                Self::Other(err.to_string())
+            }
             KeyValueError::Other(message) => Self::Other(message),
         }
     }
+}
+
+/// Adds `delta` to the decimal counter `current` of `key` (absent: zero): how every built-in
+/// store increments, so counters read the same everywhere.
+///
+/// # Errors
+///
+/// [`KeyValueError::Other`] when the value is not a decimal number or the sum overflows.
+pub fn add_to_counter(key: &str, current: Option<&[u8]>, delta: u64) -> Result<u64, KeyValueError> {
+    let value = match current {
+        None => 0,
+        Some(bytes) => std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or_else(|| {
+                KeyValueError::Other(format!(
+                    "cannot increment `{key}`: its value is not a decimal number; use a separate key for the counter"
+                ))
+            })?,
+    };
+    value.checked_add(delta).ok_or_else(|| {
+        KeyValueError::Other(format!(
+            "cannot increment `{key}` by {delta}: the counter would overflow u64"
+        ))
+    })
 }
 
 /// One page of [`KeyValueBackend::list_keys`].

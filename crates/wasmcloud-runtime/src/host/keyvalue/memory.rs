@@ -1,11 +1,13 @@
-//! [`MemoryKeyValue`]: the embedded key-value store, buckets by name in
-//! process memory, shared by every component of the runtime. The default
-//! backend, so `wasi:keyvalue` works with no server and no link.
+//! [`MemoryKeyValue`]: the embedded key-value store, in process memory. Each component has
+//! its own space (no component sees another's buckets, whatever they are named), bounded by
+//! [`KeyValueLimits`]. The runtime's default built-in store, so `wasi:keyvalue` works with no
+//! server and no link; a host on a lattice supplies a durable one instead.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use super::{Bucket, KeyPage, KeyValueBackend, KeyValueError, KeyValueFuture, ManyValues};
+use super::{Bucket, KeyPage, KeyValueBackend, KeyValueError, KeyValueFuture, KeyValueLimits, ManyValues};
+use crate::id::ComponentId;
 
 /// How many keys one `list-keys` page holds.
 pub const LIST_KEYS_PAGE: usize = 1000;
@@ -15,52 +17,126 @@ const MAX_BUCKET_NAME: usize = 255;
 
 type Entries = BTreeMap<String, Vec<u8>>;
 
-/// An in-memory key-value store. Buckets are created on first open and live
-/// as long as the store; a name is 1 to 255 ASCII letters, digits, `-`, `_`
-/// or `.`, anything else is `no-such-store`. Each bucket has its own lock,
-/// held only for the length of one operation, so `increment` is atomic.
+/// One component's buckets and how many bytes they hold.
+#[derive(Debug, Default)]
+struct Space {
+    used: u64,
+    buckets: HashMap<Arc<str>, Entries>,
+}
+
+/// An in-memory key-value store. Buckets are created on first open and live as long as the
+/// store; a name is 1 to 255 ASCII letters, digits, `-`, `_` or `.`, anything else is
+/// `no-such-store`. Each component's space has its own lock, held only for one operation,
+/// so `increment` is atomic.
 #[derive(Debug, Default)]
 pub struct MemoryKeyValue {
-    buckets: RwLock<HashMap<Arc<str>, Arc<Mutex<Entries>>>>,
+    limits: KeyValueLimits,
+    spaces: RwLock<HashMap<ComponentId, Arc<Mutex<Space>>>>,
 }
 
 impl MemoryKeyValue {
-    /// An empty store.
+    /// An empty store with the default limits.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The names of the buckets opened so far, sorted.
+    /// An empty store with `limits`.
     #[must_use]
-    pub fn bucket_names(&self) -> Vec<String> {
-        let buckets = self.buckets.read().unwrap_or_else(PoisonError::into_inner);
-        let mut names: Vec<String> = buckets.keys().map(ToString::to_string).collect();
+    pub fn with_limits(limits: KeyValueLimits) -> Self {
+        Self {
+            limits,
+            spaces: RwLock::default(),
+        }
+    }
+
+    /// The names of the buckets `component` opened so far, sorted.
+    #[must_use]
+    pub fn bucket_names(&self, component: &ComponentId) -> Vec<String> {
+        let Some(space) = self
+            .spaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(component)
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let space = space.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> = space.buckets.keys().map(ToString::to_string).collect();
         names.sort();
         names
     }
 
-    fn entries(&self, bucket: &Bucket) -> Result<Arc<Mutex<Entries>>, KeyValueError> {
-        let name = bucket.name();
-        if let Some(entries) = self.buckets.read().unwrap_or_else(PoisonError::into_inner).get(name) {
-            return Ok(Arc::clone(entries));
+    fn space(&self, component: &ComponentId) -> Arc<Mutex<Space>> {
+        if let Some(space) = self
+            .spaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(component)
+        {
+            return Arc::clone(space);
         }
-        if !valid_bucket_name(name) {
-            return Err(KeyValueError::NoSuchStore { bucket: name.into() });
-        }
-        let mut buckets = self.buckets.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(Arc::clone(buckets.entry(name.into()).or_default()))
+        let mut spaces = self.spaces.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(spaces.entry(component.clone()).or_default())
     }
 
-    /// Runs `op` on the bucket's entries under its lock.
+    /// Runs `op` on the bucket's entries under its component's lock, keeping the byte count.
     fn with<T>(
         &self,
         bucket: &Bucket,
-        op: impl FnOnce(&mut Entries) -> Result<T, KeyValueError>,
+        op: impl FnOnce(&mut Writer<'_>) -> Result<T, KeyValueError>,
     ) -> Result<T, KeyValueError> {
-        let entries = self.entries(bucket)?;
-        let mut entries = entries.lock().unwrap_or_else(PoisonError::into_inner);
-        op(&mut entries)
+        let name = bucket.name();
+        if !valid_bucket_name(name) {
+            return Err(KeyValueError::NoSuchStore { bucket: name.into() });
+        }
+        let space = self.space(bucket.component());
+        let mut space = space.lock().unwrap_or_else(PoisonError::into_inner);
+        let Space { used, buckets } = &mut *space;
+        let entries = buckets.entry(name.into()).or_default();
+        op(&mut Writer {
+            entries,
+            used,
+            limits: &self.limits,
+            component: bucket.component(),
+        })
+    }
+}
+
+/// One bucket's entries, changed only within the component's limits.
+struct Writer<'a> {
+    entries: &'a mut Entries,
+    used: &'a mut u64,
+    limits: &'a KeyValueLimits,
+    component: &'a ComponentId,
+}
+
+impl Writer<'_> {
+    fn get(&self, key: &str) -> Option<&Vec<u8>> {
+        self.entries.get(key)
+    }
+
+    fn insert(&mut self, key: String, value: Vec<u8>) -> Result<(), KeyValueError> {
+        self.limits.check(&key, Some(&value))?;
+        let old = self.entries.get(&key).map_or(0, |v| (key.len() + v.len()) as u64);
+        let new = (key.len() + value.len()) as u64;
+        let used = *self.used - old + new;
+        if used > self.limits.max_bytes_per_component {
+            return Err(KeyValueError::Full {
+                component: self.component.to_string(),
+                max: self.limits.max_bytes_per_component,
+            });
+        }
+        *self.used = used;
+        self.entries.insert(key, value);
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(value) = self.entries.remove(key) {
+            *self.used -= (key.len() + value.len()) as u64;
+        }
     }
 }
 
@@ -72,33 +148,13 @@ fn valid_bucket_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Adds `delta` to the decimal counter in `current` (absent: zero).
-fn add(key: &str, current: Option<&[u8]>, delta: u64) -> Result<u64, KeyValueError> {
-    let value = match current {
-        None => 0,
-        Some(bytes) => std::str::from_utf8(bytes)
-            .ok()
-            .and_then(|text| text.parse::<u64>().ok())
-            .ok_or_else(|| {
-                KeyValueError::Other(format!(
-                    "cannot increment `{key}`: its value is not a decimal number; use a separate key for the counter"
-                ))
-            })?,
-    };
-    value.checked_add(delta).ok_or_else(|| {
-        KeyValueError::Other(format!(
-            "cannot increment `{key}` by {delta}: the counter would overflow u64"
-        ))
-    })
-}
-
 fn ready<'a, T: Send + 'a>(result: Result<T, KeyValueError>) -> KeyValueFuture<'a, T> {
     Box::pin(std::future::ready(result))
 }
 
 impl KeyValueBackend for MemoryKeyValue {
     fn open<'a>(&'a self, bucket: &'a Bucket) -> KeyValueFuture<'a, ()> {
-        ready(self.entries(bucket).map(drop))
+        ready(self.with(bucket, |_| Ok(())))
     }
 
     fn get<'a>(&'a self, bucket: &'a Bucket, key: String) -> KeyValueFuture<'a, Option<Vec<u8>>> {
@@ -106,10 +162,7 @@ impl KeyValueBackend for MemoryKeyValue {
     }
 
     fn set<'a>(&'a self, bucket: &'a Bucket, key: String, value: Vec<u8>) -> KeyValueFuture<'a, ()> {
-        ready(self.with(bucket, |entries| {
-            entries.insert(key, value);
-            Ok(())
-        }))
+        ready(self.with(bucket, |entries| entries.insert(key, value)))
     }
 
     fn delete<'a>(&'a self, bucket: &'a Bucket, key: String) -> KeyValueFuture<'a, ()> {
@@ -120,13 +173,14 @@ impl KeyValueBackend for MemoryKeyValue {
     }
 
     fn exists<'a>(&'a self, bucket: &'a Bucket, key: String) -> KeyValueFuture<'a, bool> {
-        ready(self.with(bucket, |entries| Ok(entries.contains_key(&key))))
+        ready(self.with(bucket, |entries| Ok(entries.get(&key).is_some())))
     }
 
     fn list_keys<'a>(&'a self, bucket: &'a Bucket, cursor: Option<u64>) -> KeyValueFuture<'a, KeyPage> {
         // The cursor is the number of keys already listed: keys are sorted,
         // so pages follow on from each other while the bucket is unchanged.
-        ready(self.with(bucket, |entries| {
+        ready(self.with(bucket, |writer| {
+            let entries = &*writer.entries;
             let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
             let keys: Vec<String> = entries.keys().skip(skip).take(LIST_KEYS_PAGE).cloned().collect();
             let next = skip.saturating_add(keys.len());
@@ -137,8 +191,8 @@ impl KeyValueBackend for MemoryKeyValue {
 
     fn increment<'a>(&'a self, bucket: &'a Bucket, key: String, delta: u64) -> KeyValueFuture<'a, u64> {
         ready(self.with(bucket, |entries| {
-            let value = add(&key, entries.get(&key).map(Vec::as_slice), delta)?;
-            entries.insert(key, value.to_string().into_bytes());
+            let value = super::add_to_counter(&key, entries.get(&key).map(Vec::as_slice), delta)?;
+            entries.insert(key, value.to_string().into_bytes())?;
             Ok(value)
         }))
     }
@@ -154,8 +208,9 @@ impl KeyValueBackend for MemoryKeyValue {
 
     fn set_many<'a>(&'a self, bucket: &'a Bucket, pairs: Vec<(String, Vec<u8>)>) -> KeyValueFuture<'a, ()> {
         ready(self.with(bucket, |entries| {
-            entries.extend(pairs);
-            Ok(())
+            pairs
+                .into_iter()
+                .try_for_each(|(key, value)| entries.insert(key, value))
         }))
     }
 
@@ -192,7 +247,7 @@ mod tests {
         block(kv.delete(&b, "k".into())).unwrap();
         block(kv.delete(&b, "k".into())).unwrap();
         assert!(!block(kv.exists(&b, "k".into())).unwrap());
-        assert_eq!(kv.bucket_names(), ["default"]);
+        assert_eq!(kv.bucket_names(&ComponentId::from("test")), ["default"]);
     }
 
     #[test]
@@ -205,6 +260,50 @@ mod tests {
             assert_eq!(err, KeyValueError::NoSuchStore { bucket: bad.into() });
         }
         block(kv.open(&bucket("Ok-name_1.x"))).unwrap();
+    }
+
+    #[test]
+    fn components_never_see_each_other_s_buckets() {
+        let kv = MemoryKeyValue::new();
+        let mine = Bucket::new(ComponentId::from("a"), "shared-name");
+        let theirs = Bucket::new(ComponentId::from("b"), "shared-name");
+        block(kv.set(&mine, "secret".into(), b"a's".to_vec())).unwrap();
+        assert_eq!(block(kv.get(&theirs, "secret".into())).unwrap(), None);
+        assert!(block(kv.list_keys(&theirs, None)).unwrap().keys.is_empty());
+        block(kv.delete(&theirs, "secret".into())).unwrap();
+        assert_eq!(
+            block(kv.get(&mine, "secret".into())).unwrap().as_deref(),
+            Some(&b"a's"[..])
+        );
+    }
+
+    #[test]
+    fn limits_bound_keys_values_and_each_component_s_share() {
+        let kv = MemoryKeyValue::with_limits(KeyValueLimits {
+            max_key: 8,
+            max_value: 16,
+            max_bytes_per_component: 40,
+        });
+        let b = bucket("small");
+        let err = block(kv.set(&b, "k".repeat(9), Vec::new())).unwrap_err();
+        assert!(matches!(err, KeyValueError::TooLarge { max: 8, .. }), "{err}");
+        let err = block(kv.set(&b, "k".into(), vec![0; 17])).unwrap_err();
+        assert!(err.to_string().contains("the value of `k` is 17 bytes"), "{err}");
+        block(kv.set(&b, "a".into(), vec![0; 16])).unwrap();
+        block(kv.set(&b, "b".into(), vec![0; 16])).unwrap();
+        let err = block(kv.set(&bucket("other"), "c".into(), vec![0; 16])).unwrap_err();
+        assert!(matches!(err, KeyValueError::Full { max: 40, .. }), "{err}");
+        assert!(
+            err.to_string().contains("delete keys, or link a key-value provider"),
+            "{err}"
+        );
+        // Replacing a value counts only the difference; deleting frees the share.
+        block(kv.set(&b, "a".into(), vec![0; 10])).unwrap();
+        block(kv.delete(&b, "b".into())).unwrap();
+        block(kv.set(&bucket("other"), "c".into(), vec![0; 16])).unwrap();
+        // Another component has a share of its own.
+        let other = Bucket::new(ComponentId::from("other"), "small");
+        block(kv.set(&other, "a".into(), vec![0; 16])).unwrap();
     }
 
     #[test]
