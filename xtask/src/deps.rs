@@ -1,4 +1,4 @@
-//! `cargo xtask deps`: the architecture invariants of DESIGN.md, proven with `cargo tree`.
+//! `cargo xtask deps`: the architecture invariants of ARCHITECTURE.md, proven with `cargo tree`.
 //!
 //! Each rule says which crates a workspace crate must never pull in, through normal or build
 //! dependencies, directly or transitively. Dev-dependencies are allowed: tests may use anything.

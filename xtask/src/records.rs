@@ -590,7 +590,8 @@ fn handles(text: &str) -> BTreeSet<String> {
         }
         let login: String = text[at + 1..]
             .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            // GitHub logins, and teams as `@org/team`.
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '/')
             .collect();
         if !login.is_empty() {
             found.insert(format!("@{}", login.to_ascii_lowercase()));
@@ -865,6 +866,15 @@ mod tests {
         );
         assert!(new_in(repo.path(), RFC, "?!", "2026-12-01").is_err());
         assert!(new_in(repo.path(), RFC, "a | b", "2026-12-01").is_err());
+    }
+
+    #[test]
+    fn team_handles_are_whole() {
+        let found = handles("- Approvers: @lattice-rs/host-maintainers, @Someone, mail@example.com");
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            ["@lattice-rs/host-maintainers", "@someone"]
+        );
     }
 
     #[test]
