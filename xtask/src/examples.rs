@@ -8,6 +8,7 @@
 //!
 //! Then every build runs on a real host and its HTTP answers are checked: see [`serve`].
 
+mod providers;
 mod serve;
 
 use std::path::{Path, PathBuf};

@@ -6,11 +6,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::{self, cmd};
 
-/// The system packages the integration tests spawn (through `test-support`).
-const SERVICES: &[&str] = &["nats-server", "redis-server"];
+/// The servers the integration tests spawn (through `test-support`), and the tools the
+/// examples step runs as the README does (`curl`, `redis-cli`).
+const SERVICES: &[&str] = &["nats-server", "redis-server", "redis-cli", "curl"];
 
 /// The exact command that installs [`SERVICES`] on Debian and Ubuntu.
-const APT_INSTALL: &str = "apt-get install -y nats-server redis-server";
+const APT_INSTALL: &str = "apt-get install -y nats-server redis-server redis-tools curl";
 
 /// cargo-release is pinned: newer releases may require a newer rustc than `rust-toolchain.toml`
 /// pins, and the release configuration in `release.toml` is written against this version.
@@ -73,11 +74,11 @@ fn services() -> Result<()> {
     let can_install = cmd::is_ci() && is_root() && cmd::on_path("apt-get").is_some();
     if !can_install {
         bail!(
-            "{} not found on PATH, and the integration tests start {}: install with \
+            "{} not found on PATH, and the tests and examples run {}: install with \
              `{APT_INSTALL}` on Debian/Ubuntu (prefix `sudo` when not root), or `brew install \
-             nats-server redis` on macOS",
+             nats-server redis curl` on macOS",
             missing.join(" and "),
-            SERVICES.join(" and ")
+            SERVICES.join(", ")
         );
     }
     eprintln!(

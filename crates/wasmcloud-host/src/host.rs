@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use wasmcloud_control_interface::events::data::{HostStarted, HostStopped};
 use wasmcloud_control_interface::subject::CtlSubjects;
-use wasmcloud_control_interface::{ConfigName, HostId, LatticeEvent, Link, ProviderId};
+use wasmcloud_control_interface::{HostId, LatticeEvent};
 use wasmcloud_runtime::Runtime;
 use wasmcloud_runtime::host::keyvalue::KeyValueBackend;
 
@@ -410,40 +410,4 @@ async fn wait_for_components(ctx: &HostCtx, deadline: Instant) {
             }
         }
     }
-}
-
-/// The named configs merged in order, read from the bucket (so config put
-/// through another host a moment ago is seen), falling back to the watched
-/// copy when the bucket cannot be read.
-pub(crate) async fn resolve_config(ctx: &HostCtx, names: &[ConfigName]) -> BTreeMap<String, String> {
-    let mut merged = BTreeMap::new();
-    for name in names {
-        let values = match ctx.store.config(name).await {
-            Ok(values) => values,
-            Err(e) => {
-                tracing::warn!(config = %name, error = %e, "reading config from the watched copy");
-                ctx.state.config(name)
-            }
-        };
-        match values {
-            Some(values) => merged.extend(values),
-            None => tracing::warn!(config = %name, "named config not found; ignoring it"),
-        }
-    }
-    merged
-}
-
-/// Routes the http links of built-in provider `provider` as `links` say.
-pub(crate) async fn route_links(ctx: &HostCtx, provider: &ProviderId, links: &[Link]) {
-    let mut configs = Vec::new();
-    for link in links {
-        configs.push(resolve_config(ctx, &link.source_config).await);
-    }
-    ctx.http.reconcile(provider, links, |link| {
-        links
-            .iter()
-            .position(|l| l == link)
-            .and_then(|i| configs.get(i).cloned())
-            .unwrap_or_default()
-    });
 }

@@ -33,6 +33,7 @@ mod keyvalue;
 mod labels;
 mod names;
 mod providers;
+mod reconcile;
 mod rpc;
 mod shutdown;
 mod state;

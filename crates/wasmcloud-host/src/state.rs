@@ -3,7 +3,7 @@
 //! in the same order, so link and config changes made through any host reach
 //! all of them; a restarted host rebuilds this from the buckets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use async_nats::jetstream::kv;
@@ -210,13 +210,6 @@ impl LatticeState {
     pub(crate) fn config(&self, name: &ConfigName) -> Option<ConfigValues> {
         self.configs.get(name)
     }
-
-    /// The named configs merged in order (later names win); names not found
-    /// contribute nothing.
-    pub(crate) fn merged_config(&self, names: &[ConfigName]) -> BTreeMap<String, String> {
-        let maps: Vec<ConfigValues> = names.iter().filter_map(|n| self.config(n)).collect();
-        crate::store::merge_configs(&maps)
-    }
 }
 
 #[cfg(test)]
@@ -267,14 +260,11 @@ mod tests {
     }
 
     #[test]
-    fn configs_merge_in_order() {
+    fn configs_follow_the_bucket() {
         let state = LatticeState::default();
         state.apply_config(entry("a", 1, Some(r#"{"k":"a","x":"1"}"#)));
-        state.apply_config(entry("b", 2, Some(r#"{"k":"b"}"#)));
-        let merged = state.merged_config(&[ConfigName::new("a"), ConfigName::new("b"), ConfigName::new("missing")]);
-        assert_eq!(merged["k"], "b");
-        assert_eq!(merged["x"], "1");
-        state.apply_config(entry("b", 3, None));
-        assert_eq!(state.config(&ConfigName::new("b")), None);
+        assert_eq!(state.config(&ConfigName::new("a")).unwrap()["x"], "1");
+        state.apply_config(entry("a", 3, None));
+        assert_eq!(state.config(&ConfigName::new("a")), None);
     }
 }

@@ -4,7 +4,6 @@
 //! `CONFIGDATA_{lattice}` holds named config maps. [`LatticeStore`] reads
 //! and writes them; [`crate::state`] keeps the watched copy each host acts on.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -364,15 +363,6 @@ pub(crate) async fn snapshot(bucket: &kv::Store) -> Result<Vec<kv::Entry>, Store
     Ok(entries)
 }
 
-/// Decodes the config maps of a merged view, skipping names not found.
-pub(crate) fn merge_configs<'a>(maps: impl IntoIterator<Item = &'a ConfigValues>) -> BTreeMap<String, String> {
-    let mut merged = BTreeMap::new();
-    for map in maps {
-        merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    merged
-}
-
 #[cfg(test)]
 mod tests {
     use expect_test::expect;
@@ -422,14 +412,5 @@ mod tests {
         assert!(!valid_key("COMPONENT_a b"));
         assert!(!valid_key("COMPONENT_*"));
         assert!(!valid_key(""));
-    }
-
-    #[test]
-    fn later_configs_win() {
-        let a = ConfigValues::from([("k".to_owned(), "a".to_owned()), ("x".to_owned(), "1".to_owned())]);
-        let b = ConfigValues::from([("k".to_owned(), "b".to_owned())]);
-        let merged = merge_configs([&a, &b]);
-        assert_eq!(merged["k"], "b");
-        assert_eq!(merged["x"], "1");
     }
 }

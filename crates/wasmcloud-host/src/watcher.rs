@@ -64,7 +64,7 @@ pub(crate) async fn follow(ctx: Arc<HostCtx>, bucket: Bucket, mut watch: kv::Wat
             Some(Ok(entry)) => {
                 last_revision = entry.revision;
                 if let Some(change) = bucket.apply(&ctx.state, &entry) {
-                    react(&ctx, change).await;
+                    crate::reconcile::react(&ctx, change).await;
                 }
             }
             Some(Err(e)) => tracing::warn!(?bucket, error = %e, "lattice bucket watch error"),
@@ -85,61 +85,5 @@ pub(crate) async fn follow(ctx: Arc<HostCtx>, bucket: Bucket, mut watch: kv::Wat
                 };
             }
         }
-    }
-}
-
-/// Brings running components and providers in line with a change.
-async fn react(ctx: &HostCtx, change: Change) {
-    match change {
-        Change::Links(source) => {
-            if ctx.providers.contains(source.as_str()) {
-                let links = ctx.state.links_from(&source);
-                crate::host::route_links(ctx, &source.as_str().into(), &links).await;
-            }
-            crate::providers::reconcile_all(ctx).await;
-        }
-        Change::Config(name) => {
-            for (id, running) in ctx.components.list() {
-                if running.config.contains(&name) {
-                    tracing::debug!(component_id = %id, config = %name, "updating component config");
-                    running.component.set_config([ctx.state.merged_config(&running.config)]);
-                }
-            }
-            for (id, provider) in ctx.providers.list() {
-                let source = id.clone().into();
-                let links = ctx.state.links_from(&source);
-                if links.iter().any(|l| l.source_config.contains(&name)) {
-                    crate::host::route_links(ctx, &id, &links).await;
-                }
-                if provider.config.contains(&name) {
-                    update_provider_config(ctx, &id, &provider).await;
-                }
-            }
-            // Links whose source or target config names it carry its values.
-            crate::providers::reconcile_all(ctx).await;
-        }
-    }
-}
-
-/// Sends a provider process its merged config after one of its named configs changed; a
-/// built-in's config applies when it restarts.
-async fn update_provider_config(
-    ctx: &HostCtx,
-    id: &wasmcloud_control_interface::ProviderId,
-    provider: &crate::providers::RunningProvider,
-) {
-    if provider.process().is_none() {
-        tracing::info!(provider_id = %id, "built-in provider config changed; it applies when the provider restarts");
-        return;
-    }
-    let merged = ctx.state.merged_config(&provider.config);
-    let subject = wasmcloud_control_interface::provider::subject::config_update(&ctx.config.lattice, id.as_str());
-    match serde_json::to_vec(&merged) {
-        Ok(payload) => {
-            if let Err(e) = ctx.nats.publish(subject, payload.into()).await {
-                tracing::warn!(provider_id = %id, error = %e, "cannot send a provider its new config");
-            }
-        }
-        Err(e) => tracing::warn!(provider_id = %id, error = %e, "cannot encode a provider's config"),
     }
 }

@@ -7,7 +7,8 @@
 //! from 1). On that host the step runs the README's "Run a component on a host" commands —
 //! `wash start component`, `wash start provider wasmcloud+builtin://http-server`,
 //! `wash config put … address=…`, `wash link put … --source-config …` — then sends GETs with a
-//! small HTTP/1.1 client and compares status and body. Every wait is bounded; the NATS server
+//! small HTTP/1.1 client and compares status and body. Then the two-host provider run of
+//! [`super::providers`]. Every wait is bounded; the NATS server
 //! and the hosts are stopped by guards, also when a check fails, and a failure prints the
 //! host's log.
 
@@ -22,8 +23,8 @@ use anyhow::{Context, Result, bail};
 use crate::cmd::{self, cmd};
 
 /// Upper bound for each wait on nats-server, a host or a listener; generous for a busy 2-core CI.
-const DEADLINE: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(100);
+pub(super) const DEADLINE: Duration = Duration::from_secs(60);
+pub(super) const POLL: Duration = Duration::from_millis(100);
 /// How long one HTTP exchange may take once connected.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -90,8 +91,13 @@ pub(super) fn run(wash: &Path, target_dir: &Path, builds: &[Built]) -> Result<St
             }
         }
     }
+    let kvcounter = builds
+        .iter()
+        .find(|b| component_id(&b.config).is_ok_and(|id| id == "kvcounter"))
+        .context("examples/kvcounter/wasmcloud.toml was not built: the provider run needs it")?;
+    let providers = super::providers::run(wash, &host, &scratch, nats.port, &kvcounter.component)?;
     drop(nats);
-    Ok(format!("served over HTTP: {}", served.join(", ")))
+    Ok(format!("served over HTTP: {}; {providers}", served.join(", ")))
 }
 
 /// One GET and the answer it must get.
@@ -252,18 +258,18 @@ fn nats_says_info(port: u16) -> bool {
 }
 
 /// A loopback port nothing listens on right now.
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// The built `wash`, pointed at one example's lattice and state directory.
-struct Wash {
-    binary: PathBuf,
-    host_binary: PathBuf,
-    state: PathBuf,
-    nats_port: u16,
-    lattice: String,
+pub(super) struct Wash {
+    pub(super) binary: PathBuf,
+    pub(super) host_binary: PathBuf,
+    pub(super) state: PathBuf,
+    pub(super) nats_port: u16,
+    pub(super) lattice: String,
 }
 
 impl Wash {
@@ -348,7 +354,7 @@ impl Wash {
     }
 
     /// Runs `wash args…` and fails with its output when it fails.
-    fn ok(&self, args: &[&str]) -> Result<()> {
+    pub(super) fn ok(&self, args: &[&str]) -> Result<()> {
         let mut command = self.command(args);
         let line = cmd::display(&command);
         eprintln!("$ {line}");
@@ -365,14 +371,14 @@ impl Wash {
     }
 
     /// `wash args… -x <lattice> -p <nats port>`.
-    fn ok_at(&self, args: &[&str]) -> Result<()> {
+    pub(super) fn ok_at(&self, args: &[&str]) -> Result<()> {
         let port = self.nats_port.to_string();
         let mut all = args.to_vec();
         all.extend(["-x", &self.lattice, "-p", &port]);
         self.ok(&all)
     }
 
-    fn print_host_log(&self) {
+    pub(super) fn print_host_log(&self) {
         let log = self.state.join("wasmcloud.log");
         match std::fs::read_to_string(&log) {
             Ok(text) => eprintln!("--- {} ---\n{text}--- end of host log ---", log.display()),
@@ -382,8 +388,8 @@ impl Wash {
 }
 
 /// Stops the host `wash up` started, with `wash down`, also when a check failed.
-struct HostGuard<'a> {
-    wash: &'a Wash,
+pub(super) struct HostGuard<'a> {
+    pub(super) wash: &'a Wash,
 }
 
 impl Drop for HostGuard<'_> {

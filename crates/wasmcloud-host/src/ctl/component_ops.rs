@@ -261,7 +261,7 @@ async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcl
 /// Puts a loaded component in the table with its config, and records its
 /// spec and claims in the lattice buckets.
 async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new_ref: bool) {
-    let config = crate::host::resolve_config(ctx, &running.config).await;
+    let config = crate::reconcile::resolve_config(ctx, &running.config).await;
     running.component.set_config([config]);
     running
         .component

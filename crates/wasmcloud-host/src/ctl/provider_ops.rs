@@ -113,7 +113,7 @@ async fn start_builtin(
     cmd: &StartProviderCommand,
     builtin: Builtin,
 ) -> Result<Option<Token<CapabilityProvider>>, String> {
-    let provider_config = crate::host::resolve_config(ctx, &cmd.config).await;
+    let provider_config = crate::reconcile::resolve_config(ctx, &cmd.config).await;
     match builtin {
         Builtin::HttpServer => ctx
             .http
@@ -250,7 +250,7 @@ async fn finish_start(ctx: &HostCtx, cmd: StartProviderCommand, claims: Option<&
         Ok(spec) => spec.map(|s| s.links).unwrap_or_default(),
         Err(_) => ctx.state.links_from(&component_id),
     };
-    crate::host::route_links(ctx, &id, &links).await;
+    crate::reconcile::route_links(ctx, &id, &links).await;
     tracing::info!(provider_id = %id, provider_ref = %cmd.provider_ref, "provider started");
     ctx.events
         .publish(LatticeEvent::ProviderStarted(ProviderStarted {

@@ -29,7 +29,7 @@ pub(super) async fn build(ctx: &HostCtx, id: &ProviderId, config: &[ConfigName],
         instance_id: uuid::Uuid::new_v4().to_string(),
         link_definitions: links.into_values().collect(),
         cluster_issuers: Vec::new(),
-        config: crate::host::resolve_config(ctx, config)
+        config: crate::reconcile::resolve_config(ctx, config)
             .await
             .into_iter()
             .collect::<HashMap<_, _>>(),

@@ -30,11 +30,11 @@ pub(super) async fn desired(ctx: &HostCtx, id: &ProviderId) -> BTreeMap<LinkKey,
     let mut links = BTreeMap::new();
     for link in ctx.state.links_involving(id.as_str()) {
         let resolved = InterfaceLinkDefinition {
-            source_config: crate::host::resolve_config(ctx, &link.source_config)
+            source_config: crate::reconcile::resolve_config(ctx, &link.source_config)
                 .await
                 .into_iter()
                 .collect(),
-            target_config: crate::host::resolve_config(ctx, &link.target_config)
+            target_config: crate::reconcile::resolve_config(ctx, &link.target_config)
                 .await
                 .into_iter()
                 .collect(),
