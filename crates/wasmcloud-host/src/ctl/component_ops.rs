@@ -14,20 +14,20 @@ use wasmcloud_control_interface::{
 
 use wasmcloud_runtime::ComponentLimits;
 
-use super::{OpError, Reply, decode, done, reply};
+use super::{CtlError, Reply, decode, done, reply};
 use crate::artifact;
 use crate::components::RunningComponent;
 use crate::host::HostCtx;
 use crate::store::StoredClaims;
 
 /// `component.scale`: checks the request, answers, scales in the background.
-pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let cmd: ScaleComponentCommand = decode(payload, "scale component")?;
     check_id(&cmd.component_id)?;
     if ctx.shutdown.is_requested() {
-        return Err(OpError(
-            "host is stopping: scale the component on another host".to_owned(),
-        ));
+        return Err(CtlError::Stopping {
+            what: "scale the component",
+        });
     }
     let mut warnings = Vec::new();
     if let Some(running) = ctx.components.get(cmd.component_id.as_str()) {
@@ -49,11 +49,11 @@ pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()
 
 /// `component.update`: answers, then swaps in the new reference in the
 /// background.
-pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let cmd: UpdateComponentCommand = decode(payload, "update component")?;
     let id = &cmd.component_id;
     let Some(running) = ctx.components.get(id.as_str()) else {
-        return Err(OpError(format!("component {id} not found")));
+        return Err(CtlError::ComponentNotFound(id.clone()));
     };
     if running.image_ref == cmd.new_component_ref {
         return Ok(done(format!(
@@ -92,13 +92,14 @@ pub(super) fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
 }
 
 /// Ids end up in subjects and bucket keys.
-fn check_id(id: &ComponentId) -> Result<(), OpError> {
+fn check_id(id: &ComponentId) -> Result<(), CtlError> {
     if wasmcloud_control_interface::subject::is_valid_token(id.as_str()) {
         Ok(())
     } else {
-        Err(OpError(format!(
-            "component id `{id}` is not usable: use letters, digits, `-` and `_`"
-        )))
+        Err(CtlError::InvalidId {
+            kind: "component",
+            id: id.to_string(),
+        })
     }
 }
 

@@ -7,21 +7,19 @@ use wasmcloud_control_interface::{
     CONFIG_NOT_FOUND, ClaimsEntry, ComponentClaims, ConfigName, ConfigValues, CtlResponse, LatticeEvent, ProviderClaims,
 };
 
-use super::{OpError, decode, done};
+use super::{CtlError, decode, done};
 use crate::host::HostCtx;
 use crate::store::StoredClaims;
 
-fn check_name(name: &ConfigName) -> Result<(), OpError> {
+fn check_name(name: &ConfigName) -> Result<(), CtlError> {
     if name.is_secret() {
-        return Err(OpError(format!(
-            "config name {name} is reserved for secret references, which this host does not support yet: choose a name not starting with SECRET"
-        )));
+        return Err(CtlError::SecretConfigName(name.clone()));
     }
     Ok(())
 }
 
 /// `config.put.{name}`: the payload must be a JSON object of strings.
-pub(super) async fn put(ctx: &HostCtx, name: &ConfigName, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn put(ctx: &HostCtx, name: &ConfigName, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     check_name(name)?;
     let values: ConfigValues = decode(payload, "put config")?;
     ctx.store.put_config(name, &values).await?;
@@ -34,7 +32,7 @@ pub(super) async fn put(ctx: &HostCtx, name: &ConfigName, payload: &[u8]) -> Res
 }
 
 /// `config.get.{name}`.
-pub(super) async fn get(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<ConfigValues>, OpError> {
+pub(super) async fn get(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<ConfigValues>, CtlError> {
     Ok(match ctx.store.config(name).await? {
         Some(values) => CtlResponse::ok(values),
         None => CtlResponse {
@@ -46,7 +44,7 @@ pub(super) async fn get(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<
 }
 
 /// `config.del.{name}`.
-pub(super) async fn delete(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn delete(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<()>, CtlError> {
     ctx.store.delete_config(name).await?;
     ctx.events
         .publish(LatticeEvent::ConfigDeleted(ConfigChanged {
@@ -57,7 +55,7 @@ pub(super) async fn delete(ctx: &HostCtx, name: &ConfigName) -> Result<CtlRespon
 }
 
 /// `claims.get`: every stored claims entry as a string map.
-pub(super) async fn claims(ctx: &HostCtx) -> Result<CtlResponse<Vec<ClaimsEntry>>, OpError> {
+pub(super) async fn claims(ctx: &HostCtx) -> Result<CtlResponse<Vec<ClaimsEntry>>, CtlError> {
     let stored = ctx.store.all_claims().await?;
     Ok(CtlResponse::ok(stored.into_iter().map(claims_entry).collect()))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use wasmcloud_control_interface::events::data::LabelsChanged;
 use wasmcloud_control_interface::{CtlResponse, Host, HostLabel, HostLabelIdentifier, LatticeEvent, StopHostCommand};
 
-use super::{OpError, decode, done};
+use super::{CtlError, decode, done};
 use crate::config::DEFAULT_SHUTDOWN_TIMEOUT;
 use crate::host::HostCtx;
 
@@ -27,7 +27,7 @@ pub(super) fn ping(ctx: &HostCtx) -> Host {
 }
 
 /// `host.stop`: answers, then stops with the requested deadline.
-pub(super) fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     // An empty payload stops with the default timeout.
     let timeout = if payload.is_empty() {
         None
@@ -41,7 +41,7 @@ pub(super) fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpE
 }
 
 /// `label.put`.
-pub(super) async fn put_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn put_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let label: HostLabel = decode(payload, "put label")?;
     let labels = ctx.labels.put(&label.key, &label.value)?;
     ctx.events
@@ -54,7 +54,7 @@ pub(super) async fn put_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlRespon
 }
 
 /// `label.del`.
-pub(super) async fn delete_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn delete_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let label: HostLabelIdentifier = decode(payload, "delete label")?;
     let Some(labels) = ctx.labels.delete(&label.key)? else {
         return Ok(done("successfully deleted label (no such label)"));

@@ -5,7 +5,7 @@
 use wasmcloud_control_interface::events::data::{LinkdefDeleted, LinkdefSetFailed};
 use wasmcloud_control_interface::{CtlResponse, DeleteInterfaceLinkDefinitionRequest, LatticeEvent, Link};
 
-use super::{OpError, decode, done};
+use super::{CtlError, decode, done};
 use crate::host::HostCtx;
 use crate::store::StoreError;
 
@@ -64,7 +64,7 @@ async fn validate(ctx: &HostCtx, link: &Link) -> Result<(), String> {
 }
 
 /// `link.put`.
-pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let link: Link = decode(payload, "put link")?;
     let stored = match validate(ctx, &link).await {
         Ok(()) => ctx
@@ -83,14 +83,14 @@ pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>
                 error: error.clone(),
             }))
             .await;
-        return Err(OpError(error));
+        return Err(CtlError::InvalidLink(error));
     }
     ctx.events.publish(LatticeEvent::LinkdefSet(link)).await;
     Ok(done("successfully set link"))
 }
 
 /// `link.del`: idempotent; always announces `linkdef_deleted`.
-pub(super) async fn delete(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn delete(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let request: DeleteInterfaceLinkDefinitionRequest = decode(payload, "delete link")?;
     let matches = |l: &Link| {
         l.source_id == request.source_id
@@ -131,7 +131,7 @@ pub(super) async fn delete(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<
 }
 
 /// `link.get`: every link in the lattice, read from the bucket.
-pub(super) async fn get(ctx: &HostCtx) -> Result<CtlResponse<Vec<Link>>, OpError> {
+pub(super) async fn get(ctx: &HostCtx) -> Result<CtlResponse<Vec<Link>>, CtlError> {
     let specs = ctx.store.component_specs().await?;
     Ok(CtlResponse::ok(
         specs.into_iter().flat_map(|(_, spec)| spec.links).collect(),

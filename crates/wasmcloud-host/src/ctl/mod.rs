@@ -7,6 +7,7 @@
 
 mod component_ops;
 mod config_ops;
+mod error;
 mod host_ops;
 mod link_ops;
 mod provider_ops;
@@ -20,8 +21,8 @@ use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
+use wasmcloud_control_interface::CtlResponse;
 use wasmcloud_control_interface::subject::{CtlOperation, HostSubscriptionOptions};
-use wasmcloud_control_interface::{CtlResponse, UNSUPPORTED_SUBJECT};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::HostCtx;
@@ -37,19 +38,11 @@ pub(crate) enum Reply {
     Silent,
 }
 
-/// A handler's failure; its text becomes the reply's `message`.
-#[derive(Debug)]
-pub(crate) struct OpError(pub(crate) String);
-
-impl<E: std::fmt::Display> From<E> for OpError {
-    fn from(e: E) -> Self {
-        Self(e.to_string())
-    }
-}
+pub(crate) use error::CtlError;
 
 /// The envelope around a handler's result.
-pub(crate) fn reply<T: Serialize>(result: Result<CtlResponse<T>, OpError>) -> Reply {
-    let response = result.unwrap_or_else(|OpError(message)| CtlResponse::error(message));
+pub(crate) fn reply<T: Serialize>(result: Result<CtlResponse<T>, CtlError>) -> Reply {
+    let response = result.unwrap_or_else(|error| CtlResponse::error(error.to_string()));
     Reply::Json(encode(&response))
 }
 
@@ -68,8 +61,8 @@ fn encode<T: Serialize>(response: &CtlResponse<T>) -> Vec<u8> {
 }
 
 /// Decodes a request payload, naming what was expected when it does not fit.
-pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8], what: &str) -> Result<T, OpError> {
-    serde_json::from_slice(payload).map_err(|e| OpError(format!("cannot decode the {what} request: {e}")))
+pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8], what: &'static str) -> Result<T, CtlError> {
+    serde_json::from_slice(payload).map_err(|source| CtlError::Decode { what, source })
 }
 
 /// Subscribes to every control subject of this host.
@@ -127,9 +120,7 @@ async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
         .await
         .unwrap_or_else(|_| {
             tracing::error!(%subject, "control handler panicked");
-            reply::<()>(Err(OpError(
-                "the host failed to handle this request; see its log".to_owned(),
-            )))
+            reply::<()>(Err(CtlError::Panicked))
         });
     let Reply::Json(bytes) = answer else {
         return;
@@ -144,7 +135,7 @@ async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
 
 async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
     let Some(op) = ctx.subjects.parse(subject) else {
-        return reply::<()>(Err(OpError(UNSUPPORTED_SUBJECT.to_owned())));
+        return reply::<()>(Err(CtlError::UnsupportedSubject));
     };
     tracing::debug!(?op, "control request");
     match op {
@@ -167,7 +158,7 @@ async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
         CtlOperation::ConfigDel(name) => reply(config_ops::delete(ctx, &name).await),
         CtlOperation::ClaimsGet => reply(config_ops::claims(ctx).await),
         CtlOperation::RegistryPut => reply(Ok(done("successfully put registries"))),
-        _ => reply::<()>(Err(OpError(UNSUPPORTED_SUBJECT.to_owned()))),
+        _ => reply::<()>(Err(CtlError::UnsupportedSubject)),
     }
 }
 
@@ -187,12 +178,12 @@ mod tests {
     #[test]
     fn envelopes() {
         expect![[r#"{"success":false,"message":"unsupported subject"}"#]]
-            .assert_eq(&text(reply::<()>(Err(OpError(UNSUPPORTED_SUBJECT.to_owned())))));
+            .assert_eq(&text(reply::<()>(Err(CtlError::UnsupportedSubject))));
         expect![[r#"{"success":true,"message":"successfully put label"}"#]]
             .assert_eq(&text(reply(Ok(done("successfully put label")))));
         let err = decode::<wasmcloud_control_interface::ScaleComponentCommand>(b"{\"count\":1}", "scale component")
             .unwrap_err();
         expect![[r#"cannot decode the scale component request: missing field `component_id` at line 1 column 11"#]]
-            .assert_eq(&err.0);
+            .assert_eq(&err.to_string());
     }
 }

@@ -18,7 +18,7 @@ use wasmcloud_control_interface::{
 };
 use wasmcloud_provider_archive::{ProviderArchive, native_target};
 
-use super::{OpError, Reply, decode, done, reply};
+use super::{CtlError, Reply, decode, done, reply};
 use crate::artifact::{self, Artifact};
 use crate::host::HostCtx;
 use crate::providers::{BUILTIN_SCHEME, Builtin, Kind, ProviderProcess, RunningProvider};
@@ -52,33 +52,33 @@ pub(super) async fn start(ctx: &Arc<HostCtx>, payload: &[u8]) -> Reply {
     reply(begin_start(ctx, cmd))
 }
 
-fn begin_start(ctx: &Arc<HostCtx>, cmd: StartProviderCommand) -> Result<CtlResponse<()>, OpError> {
+fn begin_start(ctx: &Arc<HostCtx>, cmd: StartProviderCommand) -> Result<CtlResponse<()>, CtlError> {
     if !wasmcloud_control_interface::subject::is_valid_token(cmd.provider_id.as_str()) {
-        return Err(OpError(format!(
-            "provider id `{}` is not usable: use letters, digits, `-` and `_`",
-            cmd.provider_id
-        )));
+        return Err(CtlError::InvalidId {
+            kind: "provider",
+            id: cmd.provider_id.to_string(),
+        });
     }
     if ctx.shutdown.is_requested() {
-        return Err(OpError(
-            "host is stopping: start the provider on another host".to_owned(),
-        ));
+        return Err(CtlError::Stopping {
+            what: "start the provider",
+        });
     }
     let builtin = Builtin::from_ref(&cmd.provider_ref);
     if builtin.is_none() && cmd.provider_ref.starts_with(BUILTIN_SCHEME) {
-        return Err(OpError(format!(
+        return Err(CtlError::UnsupportedProvider(format!(
             "there is no built-in provider `{}`: the built-ins are wasmcloud+builtin://http-server",
             cmd.provider_ref
         )));
     }
     if builtin.is_none() && !cmd.provider_ref.starts_with("file://") {
-        return Err(OpError(format!(
+        return Err(CtlError::UnsupportedProvider(format!(
             "cannot start provider `{}`: OCI references are not supported yet, use a file:// reference to a provider archive or executable",
             cmd.provider_ref
         )));
     }
     if !ctx.providers.reserve(&cmd.provider_id) {
-        return Err(OpError("provider with that ID is already running".to_owned()));
+        return Err(CtlError::ProviderRunning);
     }
     let ctx = Arc::clone(ctx);
     tokio::spawn(async move {
@@ -296,10 +296,10 @@ fn event_claims(token: &Token<CapabilityProvider>) -> ProviderStartedClaims {
 }
 
 /// `provider.stop`.
-pub(super) async fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, OpError> {
+pub(super) async fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let cmd: StopProviderCommand = decode(payload, "stop provider")?;
     let Some(provider) = ctx.providers.remove(cmd.provider_id.as_str()) else {
-        return Err(OpError("provider with that ID is not running".to_owned()));
+        return Err(CtlError::ProviderNotRunning);
     };
     stop_provider(ctx, &cmd.provider_id, &provider).await;
     Ok(done("successfully stopped provider"))

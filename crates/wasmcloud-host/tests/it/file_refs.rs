@@ -123,7 +123,7 @@ async fn hostile_file_references_are_refused_while_the_host_keeps_serving() {
         let reference = at(&escape);
         let error = scale_fails(&lattice, &confined, &reference).await;
         assert!(
-            error.contains("is outside the directory this host loads components from"),
+            error.contains("is outside the directory this host loads files from"),
             "{error}"
         );
         // Only the path given is named: not the root, not the link's target.
