@@ -144,6 +144,57 @@ impl Component {
     }
 }
 
+/// Sends a guest's outgoing request over its `wasi:http/outgoing-handler` link and turns the
+/// answer into what `wasi:http` hands the guest: the response streaming from the peer, or an
+/// error code (a failure to reach the target is `internal-error` naming the link).
+pub(crate) async fn send_over_link(
+    invoker: &crate::links::LinkInvoker,
+    cx: crate::links::CallContext,
+    route: &crate::links::Route,
+    request: hyper::Request<ResponseBody>,
+    config: wasmtime_wasi_http::p2::types::OutgoingRequestConfig,
+) -> Result<wasmtime_wasi_http::p2::types::IncomingResponse, HttpErrorCode> {
+    use wasmcloud_interfaces::bindings::wrpc::http::outgoing_handler;
+    use wasmcloud_interfaces::http as wrpc_http;
+
+    let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let options = wrpc_http::RequestOptions {
+        connect_timeout: Some(nanos(config.connect_timeout)),
+        first_byte_timeout: Some(nanos(config.first_byte_timeout)),
+        between_bytes_timeout: Some(nanos(config.between_bytes_timeout)),
+    };
+    let failed = |what: String| {
+        HttpErrorCode::InternalError(Some(format!(
+            "outgoing request over link `{}` to `{}` failed: {what}",
+            route.link_name, route.target
+        )))
+    };
+    let request = wrpc_http::request_from_http(request);
+    let (answer, io) = outgoing_handler::handle(invoker, cx, request, Some(options))
+        .await
+        .map_err(|e| failed(format!("{e:#}")))?;
+    let response = match answer {
+        Ok(response) => response,
+        // The peer's own error code, described (the two `error-code` types are the same WIT).
+        Err(code) => return Err(failed(format!("the http-client answered {code:?}"))),
+    };
+    if let Some(io) = io {
+        // Streams the request body to the peer while the response comes back.
+        tokio::spawn(async move {
+            if let Err(e) = io.await {
+                tracing::debug!(error = %format!("{e:#}"), "outgoing request body ended early");
+            }
+        });
+    }
+    let response = wrpc_http::response_into_http(response).map_err(|e| failed(e.to_string()))?;
+    use http_body_util::BodyExt as _;
+    Ok(wasmtime_wasi_http::p2::types::IncomingResponse {
+        resp: response.map(|body| body.map_err(|never| -> HttpErrorCode { match never {} }).boxed_unsync()),
+        worker: None,
+        between_bytes_timeout: config.between_bytes_timeout,
+    })
+}
+
 /// A guest that failed after its response head went out: the client sees
 /// the body end early, the log says why.
 fn log_after_head(component_id: &crate::id::ComponentId, err: &Error) {

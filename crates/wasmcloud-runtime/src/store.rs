@@ -71,7 +71,9 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
         table: ResourceTable::new(),
         wasi,
         http: WasiHttpCtx::new(),
-        hooks: HttpHooks,
+        hooks: HttpHooks {
+            links: spec.links.clone(),
+        },
         config: spec.config,
         keyvalue: spec.keyvalue,
         wrpc: WrpcState {
@@ -198,22 +200,35 @@ impl WasiLoggingView for Ctx {
     }
 }
 
-/// `wasi:http` hooks: outgoing requests are a capability that goes over a
-/// link (`wasi:http/outgoing-handler` to an http-client provider), which this
-/// part of the runtime does not carry yet, so they fail with a clear error
-/// rather than reaching the network unchecked.
-struct HttpHooks;
+/// `wasi:http` hooks: an outgoing request is a capability that goes over the component's
+/// `wasi:http/outgoing-handler` link (as `wrpc:http/outgoing-handler@0.1.0` to an http-client
+/// provider); without one it fails with an error naming the missing link, never reaching the
+/// network unchecked.
+struct HttpHooks {
+    links: LinkCtx,
+}
+
+/// The link interface outgoing requests go over.
+const OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler";
 
 impl WasiHttpHooks for HttpHooks {
     fn send_request(
         &mut self,
-        _request: hyper::Request<HyperOutgoingBody>,
-        _config: OutgoingRequestConfig,
+        request: hyper::Request<HyperOutgoingBody>,
+        config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
-        Err(ErrorCode::InternalError(Some(
-            "outgoing HTTP is not linked for this component: link `wasi:http/outgoing-handler` to an http-client provider"
-                .to_string(),
-        ))
-        .into())
+        let Some(route) = self.links.route(OUTGOING_HANDLER) else {
+            return Err(ErrorCode::InternalError(Some(format!(
+                "no link named `{}` provides `{OUTGOING_HANDLER}`: link the component to an http-client provider to send HTTP requests",
+                self.links.names.get(OUTGOING_HANDLER)
+            )))
+            .into());
+        };
+        let invoker = self.links.invoker();
+        let cx = self.links.routed(route.clone());
+        let task = wasmtime_wasi::runtime::spawn(async move {
+            Ok(crate::http::send_over_link(&invoker, cx, &route, request, config).await)
+        });
+        Ok(HostFutureIncomingResponse::pending(task))
     }
 }

@@ -171,3 +171,68 @@ async fn a_wrpc_http_call_reaches_the_component_handler() {
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
         .await;
 }
+
+/// Plays an http-client provider: answers every outgoing request with 200 and the path.
+#[derive(Clone)]
+struct UpstreamSays;
+
+impl<Ctx: Send> wasmcloud_interfaces::bindings::exports::wrpc::http::outgoing_handler::Handler<Ctx> for UpstreamSays {
+    async fn handle(
+        &self,
+        _cx: Ctx,
+        request: wrpc_http::Request,
+        _options: Option<wrpc_http::RequestOptions>,
+    ) -> anyhow::Result<Result<wrpc_http::Response, wrpc_http::ErrorCode>> {
+        let path = request.path_with_query.unwrap_or_default();
+        let response = http::Response::new(http_body_util::Full::new(Bytes::from(format!("upstream says {path}"))));
+        Ok(Ok(wrpc_http::response_from_http(response)))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outgoing_http_goes_over_a_link() {
+    use futures::StreamExt as _;
+    use wasmcloud_interfaces::bindings::exports::wrpc::http::outgoing_handler;
+
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    run(&lattice, &host, guests::HTTP_FETCH, "fetcher").await;
+    let addr = expose_over_http(&lattice, &host, "fetcher").await;
+
+    // No link: the guest gets an error naming the link it needs; nothing reaches the network.
+    let response = get(addr, "/x").await;
+    assert!(response.starts_with("HTTP/1.1 502"), "{response}");
+    assert!(response.contains("provides `wasi:http/outgoing-handler`"), "{response}");
+
+    let nats = async_nats::connect(lattice.nats.url()).await.unwrap();
+    let wrpc = wrpc_transport_nats::Client::new(nats, "default.http-client", Some("default.http-client".into()))
+        .await
+        .unwrap();
+    let [(_, _, mut calls)] = outgoing_handler::serve_interface(&wrpc, UpstreamSays).await.unwrap();
+    tokio::spawn(async move {
+        while let Some(call) = calls.next().await {
+            if let Ok(call) = call {
+                tokio::spawn(call);
+            }
+        }
+    });
+    lattice
+        .client
+        .put_link(&Link {
+            source_id: ComponentId::new("fetcher"),
+            target: ComponentId::new("http-client"),
+            wit_namespace: "wasi".into(),
+            wit_package: "http".into(),
+            interfaces: vec!["outgoing-handler".into()],
+            ..Link::default()
+        })
+        .await
+        .unwrap();
+    let response = get_until(addr, "/x?y=1", "the outgoing link taking effect", |r| {
+        r.starts_with("HTTP/1.1 200")
+    })
+    .await;
+    assert!(response.contains("upstream says /x?y=1"), "{response}");
+    host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
+        .await;
+}
