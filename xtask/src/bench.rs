@@ -1,23 +1,27 @@
-//! `cargo xtask bench`: the built-in HTTP ingress against `wasmtime serve`
-//! on the same hello component, side by side in one run. Requests/s and
-//! p50/p99 latency at concurrency 1, 16 and 64 (load from `wrk`), start-up
-//! times and resident memory. Builds and spawns release binaries; it links
-//! none of the product.
+//! `cargo xtask bench`: speed, side by side in one run.
 //!
-//! Servers measured:
+//! - HTTP hello: the built-in ingress against `wasmtime serve` on the same
+//!   component — requests/s and p50/p99 at concurrency 1, 16 and 64, start-up
+//!   and resident memory.
+//! - kvcounter: the provider path (http-server provider → component →
+//!   keyvalue-redis provider, both hops over NATS) against the all-built-in
+//!   path (built-in HTTP server and key-value store) at concurrency 16 and 64.
+//!
+//! Load comes from `wrk`. xtask spawns and measures; everything that speaks
+//! a protocol (deploying through the control interface, waiting for a first
+//! answer) is `lattice-bench` of `crates/wasmcloud-bench`, on the
+//! workspace's own libraries. Servers measured:
 //! - `ingress`: the ingress in-process over the runtime, no NATS
 //!   (`crates/wasmcloud-host/examples/ingress_bench.rs`);
-//! - `host`: the `wasmcloud` binary with the builtin http-server provider
-//!   and a link, driven over NATS like wash would (needs `nats-server`);
+//! - `host`: the `wasmcloud` binary with the built-in HTTP server and a
+//!   link, deployed over NATS like wash would (needs `nats-server`);
 //! - `wasmtime serve` of the workspace's wasmtime version, installed under
 //!   the target directory on first use (`cargo install wasmtime-cli`).
 
-mod nats;
-
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -27,15 +31,15 @@ use crate::cmd::{self, on_path};
 /// Concurrency levels measured, as the issue asks.
 const CONCURRENCY: [u32; 3] = [1, 16, 64];
 
-/// How long a server may take to answer its first request.
-const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Concurrency levels of the kvcounter comparison, as issue 9 asks.
+const KV_CONCURRENCY: [u32; 2] = [16, 64];
 
 /// Options of one run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     /// Seconds of load per measurement.
     pub(crate) seconds: u32,
-    /// Skip the `wasmcloud` host (NATS) measurements.
+    /// Skip the measurements that need a lattice (NATS, hosts, providers).
     pub(crate) no_host: bool,
     /// Use the release binaries already built.
     pub(crate) no_build: bool,
@@ -81,6 +85,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
     let version = wasmtime_version(&root)?;
     // The longest step: start it first, it builds while the rest is built.
     let mut wasmtime_install = start_wasmtime_install(&target, &version)?;
+    let release = target.join("release");
     if !options.no_build {
         cmd::run(&mut cmd::cmd(
             "cargo",
@@ -93,10 +98,20 @@ pub(crate) fn run(options: Options) -> Result<()> {
                 "wasmcloud",
                 "--example",
                 "ingress_bench",
+                "-p",
+                "wasmcloud-bench",
+                "-p",
+                "wasmcloud-provider-http-server",
+                "-p",
+                "wasmcloud-provider-keyvalue-redis",
             ],
         ))?;
     }
-    let wasm = build_guest(&root, &target)?;
+    let bench = Tools {
+        lattice_bench: release.join("lattice-bench"),
+        wrk,
+    };
+    let wasm = bench.guest("hello-http")?;
     let wasmtime = match wasmtime_install.take() {
         Some(mut child) => {
             eprintln!("waiting for `cargo install wasmtime-cli --version {version}` to finish");
@@ -108,32 +123,44 @@ pub(crate) fn run(options: Options) -> Result<()> {
         }
         None => wasmtime_bin(&target, &version),
     };
-    let release = target.join("release");
     let mut reports = Vec::new();
 
     let cache = target.join("bench-cache");
     std::fs::create_dir_all(&cache)?;
     reports.push(bench_ingress(
+        &bench,
         &release.join("examples/ingress_bench"),
         &wasm,
         &cache,
-        &wrk,
         options,
     )?);
+    let mut kvcounter = Vec::new();
     if !options.no_host {
-        match nats::find_server() {
-            Some(nats_server) => reports.push(nats::bench_host(
-                &nats_server,
-                &release.join("wasmcloud"),
-                &wasm,
-                &wrk,
-                options,
-            )?),
-            None => eprintln!("nats-server not found: skipping the wasmcloud host (pass --no-host to silence)"),
+        let host = release.join("wasmcloud");
+        let mut hello = bench.lattice("host", "hello", &host, &release)?;
+        measure(
+            &hello.server,
+            &bench.wrk,
+            &CONCURRENCY,
+            options.seconds,
+            &mut hello.report,
+        )?;
+        reports.push(hello.report);
+        for (name, scenario) in [("built-in", "kvcounter-builtin"), ("providers", "kvcounter-providers")] {
+            let mut run = bench.lattice(name, scenario, &host, &release)?;
+            measure(
+                &run.server,
+                &bench.wrk,
+                &KV_CONCURRENCY,
+                options.seconds,
+                &mut run.report,
+            )?;
+            kvcounter.push(run.report);
         }
     }
-    reports.push(bench_wasmtime(&wasmtime, &wasm, &wrk, options)?);
+    reports.push(bench_wasmtime(&bench, &wasmtime, &wasm, options)?);
     print_reports(&reports, &version, options);
+    print_kvcounter(&kvcounter, options);
     Ok(())
 }
 
@@ -197,36 +224,133 @@ fn start_wasmtime_install(target: &Path, version: &str) -> Result<Option<Child>>
     Ok(Some(install.spawn().context("starting cargo install wasmtime-cli")?))
 }
 
-/// Builds the hello guest for wasm32-wasip2 in release mode.
-fn build_guest(root: &Path, target: &Path) -> Result<PathBuf> {
-    let guests = root.join("crates/test-support/guests");
-    let out = target.join("bench-guests");
-    let mut build = cmd::cmd(
-        "cargo",
-        [
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "hello-http",
-        ],
-    );
-    build.current_dir(&guests).arg("--target-dir").arg(&out);
-    build.env_remove("CARGO_TARGET_DIR");
-    cmd::run(&mut build)?;
-    Ok(out.join("wasm32-wasip2/release/hello_http.wasm"))
+/// The programs a run drives.
+struct Tools {
+    /// `crates/wasmcloud-bench`'s binary, built in release.
+    lattice_bench: PathBuf,
+    wrk: PathBuf,
 }
 
-/// A spawned server, killed on drop.
+/// One lattice scenario, deployed and serving.
+struct LatticeRun {
+    server: Server,
+    report: Report,
+}
+
+impl Tools {
+    /// The path of a test guest, built in release by `test-support`.
+    fn guest(&self, name: &str) -> Result<PathBuf> {
+        let out = cmd::read(Command::new(&self.lattice_bench).args(["guest", name]))?;
+        Ok(PathBuf::from(out.trim()))
+    }
+
+    /// Waits until `GET /` of `addr` answers `status` (or `server` exits);
+    /// returns when it did.
+    fn wait_status(&self, addr: SocketAddr, status: u16, server: &mut Child) -> Result<Instant> {
+        let mut probe = Command::new(&self.lattice_bench)
+            .args(["probe", &format!("http://{addr}/"), "--status", &status.to_string()])
+            .spawn()
+            .context("starting lattice-bench probe")?;
+        loop {
+            if let Some(done) = probe.try_wait()? {
+                let answered = Instant::now();
+                if !done.success() {
+                    bail!("no {status} from {addr}: see the error above");
+                }
+                return Ok(answered);
+            }
+            if let Some(exit) = server.try_wait()? {
+                let _ = probe.kill();
+                let _ = probe.wait();
+                bail!("the server exited ({exit}) before answering {status} on {addr}");
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+
+    /// Starts `lattice-bench lattice <scenario>` and reads what it timed
+    /// until it serves.
+    fn lattice(&self, name: &str, scenario: &str, host: &Path, release: &Path) -> Result<LatticeRun> {
+        let mut child = Command::new(&self.lattice_bench)
+            .args(["lattice", scenario, "--host"])
+            .arg(host)
+            .arg("--http-server-provider")
+            .arg(release.join("http-server-provider"))
+            .arg("--keyvalue-redis-provider")
+            .arg(release.join("keyvalue-redis-provider"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting lattice-bench lattice")?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().context("lattice-bench stdout")?;
+        let mut report = Report {
+            name: name.into(),
+            ..Report::default()
+        };
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            let fields: Vec<&str> = line.split('\t').collect();
+            let ms = |value: &str| value.parse::<f64>().map(|ms| Duration::from_secs_f64(ms / 1000.0));
+            match fields.as_slice() {
+                ["ready", label, value] => report.ready.push(((*label).into(), ms(value)?)),
+                ["first-200", label, value] => report.first_200.push(((*label).into(), ms(value)?)),
+                ["idle-rss-kib", label, value] => report.idle_rss.push(((*label).into(), value.parse()?)),
+                ["serving", url, pid] => {
+                    let addr = url
+                        .trim_start_matches("http://")
+                        .trim_end_matches('/')
+                        .parse()
+                        .with_context(|| format!("lattice-bench serves at `{url}`, not http://ip:port/"))?;
+                    let server = Server {
+                        child,
+                        stdin,
+                        addr,
+                        rss_pid: pid.parse()?,
+                    };
+                    return Ok(LatticeRun { server, report });
+                }
+                _ => bail!("lattice-bench printed an unknown record: {line:?}"),
+            }
+        }
+        let status = child.wait()?;
+        bail!("lattice-bench {scenario} exited ({status}) before serving: see the error above")
+    }
+}
+
+/// A spawned server: stopped on drop by closing its standard input (the
+/// way `lattice-bench` is told to tear its lattice down), then killed.
 struct Server {
     child: Child,
+    stdin: Option<ChildStdin>,
     addr: SocketAddr,
+    /// The process whose memory (with its children's) is the server's.
+    rss_pid: u32,
+}
+
+impl Server {
+    fn spawned(child: Child, addr: SocketAddr) -> Self {
+        let rss_pid = child.id();
+        Self {
+            child,
+            stdin: None,
+            addr,
+            rss_pid,
+        }
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.stdin.take().is_some() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(self.child.try_wait(), Ok(Some(_)) | Err(_)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -236,46 +360,10 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The status code of `GET /` at `addr`, if anything answers.
-fn get_status(addr: SocketAddr) -> Option<u16> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    // One write, sent at once: a request split over writes would wait on
-    // Nagle's algorithm and the server's delayed ACK, and so would the timing.
-    stream.set_nodelay(true).ok()?;
-    let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    // Read it all: closing early would fail the guest's body write.
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    std::str::from_utf8(response.get(9..12)?).ok()?.parse().ok()
-}
-
-/// Polls `GET /` until it answers 200; returns when it did.
-fn wait_200(addr: SocketAddr, child: &mut Child) -> Result<Instant> {
-    wait_status(addr, 200, child)
-}
-
-/// Polls `GET /` until it answers `status`; returns when it did.
-fn wait_status(addr: SocketAddr, status: u16, child: &mut Child) -> Result<Instant> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        if get_status(addr) == Some(status) {
-            return Ok(Instant::now());
-        }
-        if let Some(exit) = child.try_wait()? {
-            bail!("the server exited ({exit}) before answering {status} on {addr}");
-        }
-        if Instant::now() > deadline {
-            bail!("no {status} from {addr} within {READY_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Resident memory of `pid` in KiB.
+/// Resident memory of `pid` and its descendants (a host's provider
+/// processes), in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    let own = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
@@ -283,19 +371,24 @@ fn rss_kib(pid: u32) -> u64 {
                 .find_map(|line| line.strip_prefix("VmRSS:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    own + children
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .map(rss_kib)
+        .sum::<u64>()
 }
 
 /// Warms the server up, then loads it at each concurrency.
-fn measure(server: &Server, wrk: &Path, options: Options, report: &mut Report) -> Result<()> {
+fn measure(server: &Server, wrk: &Path, concurrency: &[u32], seconds: u32, report: &mut Report) -> Result<()> {
     wrk_run(wrk, server, 16, 2)?;
-    for connections in CONCURRENCY {
-        let load = wrk_run(wrk, server, connections, options.seconds)?;
+    for &connections in concurrency {
+        let load = wrk_run(wrk, server, connections, seconds)?;
         report.loads.push((connections, load));
     }
     Ok(())
 }
-
 fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Load> {
     let mut command = Command::new(wrk);
     command
@@ -312,7 +405,7 @@ fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Resul
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().context("starting wrk")?;
-    let pid = server.child.id();
+    let pid = server.rss_pid;
     let mut peak = 0;
     while child.try_wait()?.is_none() {
         peak = peak.max(rss_kib(pid));
@@ -376,10 +469,10 @@ fn spawn_ingress(bin: &Path, wasm: &Path, cache: &Path) -> Result<(Server, Insta
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    Ok((Server { child, addr }, started))
+    Ok((Server::spawned(child, addr), started))
 }
 
-fn bench_ingress(bin: &Path, wasm: &Path, cache: &Path, wrk: &Path, options: Options) -> Result<Report> {
+fn bench_ingress(tools: &Tools, bin: &Path, wasm: &Path, cache: &Path, options: Options) -> Result<Report> {
     let mut report = Report {
         name: "ingress".into(),
         ..Report::default()
@@ -387,7 +480,7 @@ fn bench_ingress(bin: &Path, wasm: &Path, cache: &Path, wrk: &Path, options: Opt
     // Once to fill the compile cache, then the measured start.
     {
         let (mut server, _) = spawn_ingress(bin, wasm, cache)?;
-        wait_200(server.addr, &mut server.child)?;
+        tools.wait_status(server.addr, 200, &mut server.child)?;
     }
     let (mut server, started) = spawn_ingress(bin, wasm, cache)?;
     let stdout = server.child.stdout.take().context("ingress stdout")?;
@@ -397,16 +490,16 @@ fn bench_ingress(bin: &Path, wasm: &Path, cache: &Path, wrk: &Path, options: Opt
         bail!("ingress_bench did not say it was ready: {line:?}");
     }
     report.ready.push(("warm compile cache".into(), started.elapsed()));
-    let first = wait_200(server.addr, &mut server.child)?;
+    let first = tools.wait_status(server.addr, 200, &mut server.child)?;
     report
         .first_200
         .push(("process start → first 200, warm cache".into(), first - started));
-    report.idle_rss.push((String::new(), rss_kib(server.child.id())));
-    measure(&server, wrk, options, &mut report)?;
+    report.idle_rss.push((String::new(), rss_kib(server.rss_pid)));
+    measure(&server, &tools.wrk, &CONCURRENCY, options.seconds, &mut report)?;
     Ok(report)
 }
 
-fn bench_wasmtime(bin: &Path, wasm: &Path, wrk: &Path, options: Options) -> Result<Report> {
+fn bench_wasmtime(tools: &Tools, bin: &Path, wasm: &Path, options: Options) -> Result<Report> {
     let mut report = Report {
         name: "wasmtime serve".into(),
         ..Report::default()
@@ -420,16 +513,13 @@ fn bench_wasmtime(bin: &Path, wasm: &Path, wrk: &Path, options: Options) -> Resu
         .stderr(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let mut server = Server {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    let first = wait_200(server.addr, &mut server.child)?;
+    let mut server = Server::spawned(child, SocketAddr::from(([127, 0, 0, 1], port)));
+    let first = tools.wait_status(server.addr, 200, &mut server.child)?;
     report
         .first_200
         .push(("process start → first 200".into(), first - started));
-    report.idle_rss.push((String::new(), rss_kib(server.child.id())));
-    measure(&server, wrk, options, &mut report)?;
+    report.idle_rss.push((String::new(), rss_kib(server.rss_pid)));
+    measure(&server, &tools.wrk, &CONCURRENCY, options.seconds, &mut report)?;
     Ok(report)
 }
 
@@ -476,6 +566,35 @@ fn print_reports(reports: &[Report], version: &str, options: Options) {
             .find(|(c, _)| *c == 64)
             .map_or(0, |(_, l)| l.peak_rss_kib);
         println!("| {} | {ready} | {first} | {idle} | {:.1} |", report.name, mib(peak));
+    }
+}
+
+/// The provider path next to the all-built-in path, as ratios.
+fn print_kvcounter(runs: &[Report], options: Options) {
+    let [builtin, providers] = runs else {
+        return;
+    };
+    println!();
+    println!(
+        "## kvcounter: providers (http-server + keyvalue-redis over NATS) vs built-ins (wrk -t1, {}s per run)",
+        options.seconds
+    );
+    println!();
+    println!(
+        "| c | built-in req/s | providers req/s | providers / built-in | built-in p99 ms | providers p99 ms | peak RSS MiB built-in / providers |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for ((c, base), (_, load)) in builtin.loads.iter().zip(&providers.loads) {
+        println!(
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} | {:.1} / {:.1} |",
+            base.rps,
+            load.rps,
+            load.rps / base.rps,
+            base.p99_ms,
+            load.p99_ms,
+            mib(base.peak_rss_kib),
+            mib(load.peak_rss_kib)
+        );
     }
 }
 

@@ -38,7 +38,9 @@ COMMANDS:
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
     bench [--quick] [--no-host] [--no-build]
                                   HTTP hello through the built-in ingress and the wasmcloud host vs
-                                  `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS
+                                  `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS;
+                                  kvcounter through providers vs built-ins at c=16/64
+                                  (--no-host skips everything that needs nats-server)
     adr new <TITLE>               create the next architecture decision record from adr/template.md
     rfc new <TITLE>               create the next RFC from rfcs/template.md
     tour                          run the README's five-minute tour against freshly built binaries
