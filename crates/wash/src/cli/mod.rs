@@ -14,6 +14,7 @@ mod label;
 mod link;
 mod new;
 mod output;
+mod par;
 mod scale;
 mod start;
 mod stop;
@@ -70,6 +71,9 @@ enum Command {
     /// Create a project from a template.
     #[command(subcommand)]
     New(new::NewCommand),
+    /// Create, inspect and extend provider archives (.par, .par.gz).
+    #[command(subcommand)]
+    Par(par::ParCommand),
     /// Scale a component on a host.
     #[command(subcommand)]
     Scale(scale::ScaleCommand),
@@ -102,6 +106,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Label(args) => label::run(args),
         Command::Link(cmd) => link::run(cmd),
         Command::New(cmd) => new::run(cmd),
+        Command::Par(cmd) => par::run(cmd),
         Command::Scale(cmd) => scale::run(cmd),
         Command::Start(cmd) => start::run(cmd),
         Command::Stop(cmd) => stop::run(cmd),
@@ -117,5 +122,15 @@ pub(crate) fn main() -> ExitCode {
             output::print_error(cli.output, &err);
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -26,6 +26,7 @@ fn top_level_help_lists_only_working_commands() {
           label        Set or remove labels on a host
           link         Put, delete and list links between components and providers
           new          Create a project from a template
+          par          Create, inspect and extend provider archives (.par, .par.gz)
           scale        Scale a component on a host
           start        Start a component or provider on the lattice
           stop         Stop a component, provider or host
