@@ -168,6 +168,11 @@ fn bad_key_value_pairs_are_refused_before_connecting() {
             "error: invalid component ID `he.llo`: use only letters, digits, `_` and `-`\n",
         ),
         (
+            &["start", "provider", "./missing.par.gz", "http"],
+            "error: no provider archive or executable at `./missing.par.gz`: pass an existing file, \
+             a file:// URL or wasmcloud+builtin://http-server\n",
+        ),
+        (
             &["start", "provider", "wasmcloud+builtin://http-server", "http server"],
             "error: invalid provider ID `http server`: use only letters, digits, `_` and `-`\n",
         ),

@@ -334,6 +334,49 @@ fn builtin_http_provider_starts_and_stops() {
 }
 
 #[test]
+fn providers_start_from_plain_paths_to_an_archive_or_executable() {
+    let nats = NatsServer::start();
+    let host = TestHost::start(&nats, &[]);
+    let port = nats.port();
+    let work = tempfile::tempdir().unwrap();
+    let binary = test_support::providers::binary(test_support::providers::HTTP_SERVER);
+    let par = work.path().join("http.par.gz");
+    ok(&wash_with(
+        work.path(),
+        &[
+            "par",
+            "create",
+            "--binary",
+            binary.to_str().unwrap(),
+            "--vendor",
+            "test",
+            "--name",
+            "http",
+            "--compress",
+            "-d",
+            par.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[],
+    ));
+
+    for (path, id) in [(par.as_path(), "http-par"), (binary.as_path(), "http-bin")] {
+        let started = ok(&wash_at(
+            port,
+            &["start", "provider", path.to_str().unwrap(), id, "-o", "json"],
+        ));
+        assert_eq!(started["host_id"], host.id.as_str());
+        let absolute = std::fs::canonicalize(path).unwrap();
+        assert_eq!(started["provider_ref"], format!("file://{}", absolute.display()));
+        let inventory = ok(&wash_at(port, &["get", "inventory", &host.id, "-o", "json"]));
+        let providers = inventory["inventories"][0]["providers"].as_array().unwrap();
+        assert!(providers.iter().any(|p| p["id"] == id), "{providers:?}");
+        ok(&wash_at(port, &["stop", "provider", id, "-o", "json"]));
+    }
+}
+
+#[test]
 fn stop_host_shuts_it_down() {
     let nats = NatsServer::start();
     let mut host = TestHost::start(&nats, &[]);
