@@ -2,6 +2,7 @@
 //! that is printed as text or JSON according to the global `-o` flag.
 
 mod build;
+mod call;
 mod claims;
 mod completions;
 mod config;
@@ -14,6 +15,7 @@ mod label;
 mod link;
 mod new;
 mod output;
+mod par;
 mod scale;
 mod start;
 mod stop;
@@ -43,6 +45,14 @@ pub(crate) struct Cli {
 enum Command {
     /// Build and sign the component described by wasmcloud.toml.
     Build(build::BuildArgs),
+    /// Call a running component's function over wRPC and print the result.
+    ///
+    /// Two kinds of function can be called. An HTTP handler, `wrpc:http/incoming-handler.handle`
+    /// (or `wasi:http/incoming-handler.handle`), gets a request built from the --http-* flags,
+    /// and its status, headers and body are printed. Any other function is called with each ARG
+    /// as a string parameter and must return one string: wash does not know the component's
+    /// types, so functions with other parameter or result types cannot be called this way.
+    Call(call::CallArgs),
     /// Sign components and inspect their claims.
     #[command(subcommand)]
     Claims(claims::ClaimsCommand),
@@ -70,6 +80,9 @@ enum Command {
     /// Create a project from a template.
     #[command(subcommand)]
     New(new::NewCommand),
+    /// Create, inspect and extend provider archives (.par, .par.gz).
+    #[command(subcommand)]
+    Par(par::ParCommand),
     /// Scale a component on a host.
     #[command(subcommand)]
     Scale(scale::ScaleCommand),
@@ -92,6 +105,7 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build::run(&args),
+        Command::Call(args) => call::run(args),
         Command::Claims(cmd) => claims::run(cmd),
         Command::Completions(args) => completions::run(&args),
         Command::Config(cmd) => config::run(cmd),
@@ -102,6 +116,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Label(args) => label::run(args),
         Command::Link(cmd) => link::run(cmd),
         Command::New(cmd) => new::run(cmd),
+        Command::Par(cmd) => par::run(cmd),
         Command::Scale(cmd) => scale::run(cmd),
         Command::Start(cmd) => start::run(cmd),
         Command::Stop(cmd) => stop::run(cmd),
@@ -117,5 +132,15 @@ pub(crate) fn main() -> ExitCode {
             output::print_error(cli.output, &err);
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

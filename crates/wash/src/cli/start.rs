@@ -13,8 +13,8 @@ use super::conn::{CliConnectionOpts, block_on, wait};
 pub(crate) enum StartCommand {
     /// Start a component and wait for `component_scaled`.
     Component(StartComponentArgs),
-    /// Start a provider and wait for `provider_started` (the host supports
-    /// the built-in `wasmcloud+builtin://http-server`).
+    /// Start a provider and wait for `provider_started`: a provider archive or
+    /// executable, or the host's built-in `wasmcloud+builtin://http-server`.
     Provider(StartProviderArgs),
 }
 
@@ -48,7 +48,8 @@ pub(crate) struct StartComponentArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StartProviderArgs {
-    /// Where to load the provider from, e.g. `wasmcloud+builtin://http-server`.
+    /// Where to load the provider from: a local provider archive (.par, .par.gz) or
+    /// executable, `file:///abs/path`, or `wasmcloud+builtin://http-server`.
     provider_ref: String,
     /// The lattice-unique ID to run it under (letters, digits, `_`, `-`).
     provider_id: String,
@@ -118,8 +119,18 @@ async fn start_component(mut args: StartComponentArgs) -> anyhow::Result<Output>
     ))
 }
 
-async fn start_provider(args: StartProviderArgs) -> anyhow::Result<Output> {
+async fn start_provider(mut args: StartProviderArgs) -> anyhow::Result<Output> {
+    args.provider_ref = resolve_reference(&args.provider_ref);
     validate_id("provider", &args.provider_id)?;
+    let reference = args.provider_ref.as_str();
+    let looks_like_path =
+        reference.starts_with(['/', '.']) || reference.ends_with(".par") || reference.ends_with(".par.gz");
+    if !reference.contains("://") && looks_like_path {
+        anyhow::bail!(
+            "no provider archive or executable at `{reference}`: pass an existing file, a file:// URL \
+             or wasmcloud+builtin://http-server"
+        );
+    }
     let request = ProviderStart {
         provider_ref: args.provider_ref.clone(),
         provider_id: ProviderId::new(args.provider_id.clone()),

@@ -22,6 +22,10 @@ pub enum LatticeErrorKind {
     Failed,
     /// The outcome event did not arrive in time.
     WaitTimeout,
+    /// The component runs, but exports no such function.
+    NotExported,
+    /// A wRPC call failed: in transport, in the component, or with a result wash cannot decode.
+    Rpc,
     /// An argument is malformed (an ID, a `key=value` pair).
     InvalidArgument,
     /// Any other control-interface failure (timeout, refusal, decode, transport).

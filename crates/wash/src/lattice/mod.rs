@@ -4,6 +4,7 @@
 //!
 //! Everything here returns [`LatticeError`]; the CLI renders the results.
 
+mod call;
 mod error;
 mod workload;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use wasmcloud_control_interface::{self as ctl, Client, ComponentId, Host, HostId, HostInventory, ProviderId};
 
+pub use call::{Callee, HTTP_HANDLER, HttpCall, HttpReply};
 pub use error::{LatticeError, LatticeErrorKind, parse_key_values, validate_id};
 pub use workload::{ProviderStart, ScaleOutcome, ScaleRequest, Started};
 

@@ -16,6 +16,7 @@ fn top_level_help_lists_only_working_commands() {
 
         Commands:
           build        Build and sign the component described by wasmcloud.toml
+          call         Call a running component's function over wRPC and print the result
           claims       Sign components and inspect their claims
           completions  Print a shell completion script
           config       Put, get and delete named configurations on the lattice
@@ -26,6 +27,7 @@ fn top_level_help_lists_only_working_commands() {
           label        Set or remove labels on a host
           link         Put, delete and list links between components and providers
           new          Create a project from a template
+          par          Create, inspect and extend provider archives (.par, .par.gz)
           scale        Scale a component on a host
           start        Start a component or provider on the lattice
           stop         Stop a component, provider or host
@@ -40,6 +42,40 @@ fn top_level_help_lists_only_working_commands() {
           -V, --version          Print version
     "#]]
     .assert_eq(&run.stdout);
+}
+
+#[test]
+fn call_help_states_what_can_be_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wash(dir.path(), &["call", "--help"]);
+    assert!(run.success);
+    // Up to the options, whose env values depend on the caller's shell.
+    let head = run.stdout.split("Options:").next().unwrap();
+    expect![[r#"
+        Call a running component's function over wRPC and print the result.
+
+        Two kinds of function can be called. An HTTP handler, `wrpc:http/incoming-handler.handle` (or
+        `wasi:http/incoming-handler.handle`), gets a request built from the --http-* flags, and its status,
+        headers and body are printed. Any other function is called with each ARG as a string parameter and
+        must return one string: wash does not know the component's types, so functions with other parameter
+        or result types cannot be called this way.
+
+        Usage: wash call [OPTIONS] <COMPONENT_ID> <FUNCTION> [ARGS]...
+
+        Arguments:
+          <COMPONENT_ID>
+                  The ID the component runs under
+
+          <FUNCTION>
+                  The function, as `namespace:package/interface@version.function`, e.g.
+                  `wrpc:http/incoming-handler.handle` or `test:unlinked/greeter@0.1.0.greet`
+
+          [ARGS]...
+                  The function's parameters, in order, each a string (only functions taking strings and
+                  returning one string can be called; see --help)
+
+    "#]]
+    .assert_eq(head);
 }
 
 #[test]

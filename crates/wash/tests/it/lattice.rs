@@ -23,6 +23,7 @@ pub(crate) fn wash_with(state: &Path, args: &[&str], env: &[(&str, &std::ffi::Os
         "WASMCLOUD_CTL_PORT",
         "WASMCLOUD_LATTICE",
         "WASMCLOUD_CTL_TIMEOUT_MS",
+        "WASMCLOUD_RPC_TIMEOUT_MS",
         "WASMCLOUD_JS_DOMAIN",
         "WASMCLOUD_NATS_PORT",
         "WASMCLOUD_HOST_PATH",
@@ -166,6 +167,47 @@ fn bad_key_value_pairs_are_refused_before_connecting() {
         (
             &["start", "component", "file:///x.wasm", "he.llo"],
             "error: invalid component ID `he.llo`: use only letters, digits, `_` and `-`\n",
+        ),
+        (
+            &["call", "greeter", "greet"],
+            "error: `greet` does not name a function: use `namespace:package/interface@version.function`, \
+             e.g. `wrpc:http/incoming-handler.handle` or `test:unlinked/greeter@0.1.0.greet`\n",
+        ),
+        (
+            &[
+                "call",
+                "greeter",
+                "test:unlinked/greeter@0.1.0.greet",
+                "--http-path",
+                "/x",
+            ],
+            "error: --http-* flags apply to `wrpc:http/incoming-handler.handle` only: pass \
+             `test:unlinked/greeter@0.1.0.greet`'s parameters as ARGs\n",
+        ),
+        (
+            &[
+                "call",
+                "hello",
+                "wrpc:http/incoming-handler.handle",
+                "--http-method",
+                "BA D",
+            ],
+            "error: `BA D` is not an HTTP method: use e.g. GET or POST\n",
+        ),
+        (
+            &[
+                "call",
+                "hello",
+                "wrpc:http/incoming-handler.handle",
+                "--http-header",
+                "nocolon",
+            ],
+            "error: invalid header `nocolon`: expected NAME:VALUE, e.g. `accept:text/plain`\n",
+        ),
+        (
+            &["start", "provider", "./missing.par.gz", "http"],
+            "error: no provider archive or executable at `./missing.par.gz`: pass an existing file, \
+             a file:// URL or wasmcloud+builtin://http-server\n",
         ),
         (
             &["start", "provider", "wasmcloud+builtin://http-server", "http server"],

@@ -334,6 +334,147 @@ fn builtin_http_provider_starts_and_stops() {
 }
 
 #[test]
+fn providers_start_from_plain_paths_to_an_archive_or_executable() {
+    let nats = NatsServer::start();
+    let host = TestHost::start(&nats, &[]);
+    let port = nats.port();
+    let work = tempfile::tempdir().unwrap();
+    let binary = test_support::providers::binary(test_support::providers::HTTP_SERVER);
+    let par = work.path().join("http.par.gz");
+    ok(&wash_with(
+        work.path(),
+        &[
+            "par",
+            "create",
+            "--binary",
+            binary.to_str().unwrap(),
+            "--vendor",
+            "test",
+            "--name",
+            "http",
+            "--compress",
+            "-d",
+            par.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[],
+    ));
+
+    for (path, id) in [(par.as_path(), "http-par"), (binary.as_path(), "http-bin")] {
+        let started = ok(&wash_at(
+            port,
+            &["start", "provider", path.to_str().unwrap(), id, "-o", "json"],
+        ));
+        assert_eq!(started["host_id"], host.id.as_str());
+        let absolute = std::fs::canonicalize(path).unwrap();
+        assert_eq!(started["provider_ref"], format!("file://{}", absolute.display()));
+        let inventory = ok(&wash_at(port, &["get", "inventory", &host.id, "-o", "json"]));
+        let providers = inventory["inventories"][0]["providers"].as_array().unwrap();
+        assert!(providers.iter().any(|p| p["id"] == id), "{providers:?}");
+        ok(&wash_at(port, &["stop", "provider", id, "-o", "json"]));
+    }
+}
+
+#[test]
+fn call_invokes_http_handlers_and_string_functions_over_wrpc() {
+    let nats = NatsServer::start();
+    let _host = TestHost::start(&nats, &[]);
+    let port = nats.port();
+    let work = tempfile::tempdir().unwrap();
+    let hello = signed_hello(work.path());
+    for (reference, id) in [
+        (hello, "hello"),
+        (format!("file://{}", test_support::guests::HTTP_ECHO), "echo"),
+        (format!("file://{}", test_support::guests::GREETER), "greeter"),
+    ] {
+        ok(&wash_at(port, &["start", "component", &reference, id, "-o", "json"]));
+    }
+
+    let text = wash_at(
+        port,
+        &[
+            "call",
+            "hello",
+            "wasi:http/incoming-handler.handle",
+            "--http-path",
+            "/a?b=c",
+        ],
+    );
+    assert!(text.success, "{}", text.stderr);
+    assert_eq!(text.stdout, "200\ncontent-type: text/plain\n\nhello from /a?b=c\n");
+
+    let echo = ok(&wash_at(
+        port,
+        &[
+            "call",
+            "echo",
+            "wrpc:http/incoming-handler.handle",
+            "--http-method",
+            "POST",
+            "--http-header",
+            "x-test:1",
+            "--http-body",
+            "ping",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(echo["status"], 200);
+    assert_eq!(echo["body"], "echo:ping");
+
+    let greeting = ok(&wash_at(
+        port,
+        &[
+            "call",
+            "greeter",
+            "test:unlinked/greeter@0.1.0.greet",
+            "wash",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(greeting["result"], "hello, wash");
+    let text = wash_at(port, &["call", "greeter", "test:unlinked/greeter@0.1.0.greet", "you"]);
+    assert_eq!(text.stdout, "hello, you\n");
+
+    let trapped = wash_at(
+        port,
+        &[
+            "call",
+            "greeter",
+            "test:unlinked/greeter@0.1.0.greet",
+            "trap",
+            "--rpc-timeout-ms",
+            "3000",
+        ],
+    );
+    trapped.assert_clean_failure();
+    assert!(
+        trapped.stderr.contains("it failed (see the host's log)"),
+        "{}",
+        trapped.stderr
+    );
+
+    let missing = wash_at(port, &["call", "greeter", "test:unlinked/greeter@0.1.0.wave", "you"]);
+    missing.assert_clean_failure();
+    assert!(
+        missing.stderr.contains("runs on host")
+            && missing
+                .stderr
+                .contains("does not export `test:unlinked/greeter@0.1.0.wave`"),
+        "{}",
+        missing.stderr
+    );
+    let stopped = wash_at(port, &["call", "nobody", "test:unlinked/greeter@0.1.0.greet", "you"]);
+    stopped.assert_clean_failure();
+    assert_eq!(
+        stopped.stderr,
+        "error: no component `nobody` answered on lattice `default`; is it running? (wash get inventory)\n"
+    );
+}
+
+#[test]
 fn stop_host_shuts_it_down() {
     let nats = NatsServer::start();
     let mut host = TestHost::start(&nats, &[]);

@@ -9,6 +9,7 @@ mod keys;
 mod lattice;
 mod lattice_host;
 mod new;
+mod par;
 
 use std::path::Path;
 use std::process::Command;
