@@ -52,7 +52,12 @@ async fn resource_hog_fails_alone() {
         .unwrap();
     let hostile = runtime.load("pollables", &guest(HTTP_HOSTILE)).unwrap();
     let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
-    let err = hostile.handle_http(get("/pollables")).await.unwrap_err();
+    // A clock pollable takes two entries (the deadline and its pollable);
+    // the request and its response a few more. 400 fit under the cap, 600
+    // do not.
+    let response = hostile.handle_http(get("/pollables?400")).await.unwrap();
+    assert_eq!(body_text(response).await, "held 400 pollables\n");
+    let err = hostile.handle_http(get("/pollables?600")).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::ResourceLimitExceeded, "{err:?}");
     assert!(err.to_string().contains("host resources"), "{err}");
     let response = hello.handle_http(get("/after-pollables")).await.unwrap();

@@ -4,8 +4,9 @@
 //! - `/tcp` and `/udp`: create sockets in a loop, keeping them open, and
 //!   answer how many were created before the first error;
 //! - `/lookup`: resolve a name;
-//! - `/pollables`: create clock pollables in a loop, keeping them, until the
-//!   host refuses (the resource table is full: a trap);
+//! - `/pollables?N`: create N clock pollables (default a million), keeping
+//!   them, and answer `held N` unless the host refuses one (the resource
+//!   table is full: a trap);
 //! - `/flood?N`: write N lines to stdout and N through `wasi:logging`, then
 //!   answer `wrote N`.
 
@@ -69,14 +70,12 @@ impl wasip2::exports::http::incoming_handler::Guest for Hostile {
                 }
             }
             "/pollables" => {
-                let mut held = Vec::new();
-                loop {
-                    // Traps when the host's resource table is full.
-                    held.push(wasip2::clocks::monotonic_clock::subscribe_duration(u64::MAX));
-                    if held.len() == 1_000_000 {
-                        break format!("held {} pollables\n", held.len());
-                    }
-                }
+                let count: usize = query.parse().unwrap_or(1_000_000);
+                // Traps when the host's resource table is full.
+                let held: Vec<_> = (0..count)
+                    .map(|_| wasip2::clocks::monotonic_clock::subscribe_duration(u64::MAX))
+                    .collect();
+                format!("held {} pollables\n", held.len())
             }
             "/flood" => {
                 let lines: usize = query.parse().unwrap_or(1000);
