@@ -126,8 +126,14 @@ pub(crate) fn slot_reset(proc_swaps: Option<&str>, cgroup_swap_max: Option<&str>
         return (SlotReset::LowAddresses, "swap is active (/proc/swaps)");
     }
     match cgroup_swap_max.map(str::trim) {
-        None => (SlotReset::PagemapScan, "no swap is active and the cgroup sets no swap limit"),
-        Some("0") => (SlotReset::PagemapScan, "no swap is active and the cgroup's memory.swap.max is 0"),
+        None => (
+            SlotReset::PagemapScan,
+            "no swap is active and the cgroup sets no swap limit",
+        ),
+        Some("0") => (
+            SlotReset::PagemapScan,
+            "no swap is active and the cgroup's memory.swap.max is 0",
+        ),
         Some(_) => (
             SlotReset::LowAddresses,
             "the cgroup's memory.swap.max allows swap if a swap device is added",
@@ -147,7 +153,11 @@ fn detect_slot_reset() -> (SlotReset, &'static str) {
 fn cgroup_swap_max_path() -> Option<std::path::PathBuf> {
     let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let path = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
-    Some(std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')).join("memory.swap.max"))
+    Some(
+        std::path::Path::new("/sys/fs/cgroup")
+            .join(path.trim_start_matches('/'))
+            .join("memory.swap.max"),
+    )
 }
 
 /// Bytes of a memory or table slot reset in place (not decommitted) when an
@@ -312,7 +322,10 @@ mod tests {
         assert_eq!(slot_reset(Some(SWAPS_HEADER), Some("0\n")).0, SlotReset::PagemapScan);
         // No swap area today, but the cgroup would allow one added later.
         assert_eq!(slot_reset(Some(SWAPS_HEADER), Some("max\n")).0, SlotReset::LowAddresses);
-        assert_eq!(slot_reset(Some(SWAPS_HEADER), Some("1073741824\n")).0, SlotReset::LowAddresses);
+        assert_eq!(
+            slot_reset(Some(SWAPS_HEADER), Some("1073741824\n")).0,
+            SlotReset::LowAddresses
+        );
         // Swap active, whatever the cgroup says.
         assert_eq!(slot_reset(Some(&with_swap), None).0, SlotReset::LowAddresses);
         assert_eq!(slot_reset(Some(&with_swap), Some("max")).0, SlotReset::LowAddresses);
@@ -322,7 +335,10 @@ mod tests {
         assert_eq!(slot_reset(None, Some("0")).0, SlotReset::LowAddresses);
         // An empty file, or trailing blank lines, is no swap.
         assert_eq!(slot_reset(Some(""), None).0, SlotReset::PagemapScan);
-        assert_eq!(slot_reset(Some(&format!("{SWAPS_HEADER}\n")), None).0, SlotReset::PagemapScan);
+        assert_eq!(
+            slot_reset(Some(&format!("{SWAPS_HEADER}\n")), None).0,
+            SlotReset::PagemapScan
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use wasmtime::component::{HasData, Linker};
 
 use super::bindings::wasi::logging::logging::{self, Level};
-use crate::logs::{LogBudget, Source};
 use crate::imports::Served;
+use crate::logs::{LogBudget, Source};
 
 /// What this built-in serves.
 pub(crate) const SERVED: Served = Served {

@@ -21,7 +21,10 @@ async fn sockets_are_refused_before_any_is_created() {
     for proto in ["tcp", "udp"] {
         let response = hostile.handle_http(get(&format!("/{proto}"))).await.unwrap();
         let text = body_text(response).await;
-        assert!(text.starts_with(&format!("opened 0 {proto} sockets, then: Some(")), "{text}");
+        assert!(
+            text.starts_with(&format!("opened 0 {proto} sockets, then: Some(")),
+            "{text}"
+        );
         assert!(text.contains("\"access-denied\""), "{text}");
     }
     let response = hostile.handle_http(get("/lookup")).await.unwrap();
