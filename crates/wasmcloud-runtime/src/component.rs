@@ -18,6 +18,7 @@ use crate::host::config::{self, ConfigValues};
 use crate::id::ComponentId;
 use crate::limits::{ComponentLimits, InvocationLimits};
 use crate::links::MissingLink;
+use crate::logs::LogBudget;
 use crate::runtime::Runtime;
 use crate::store::{self, Ctx, StoreSpec};
 
@@ -41,6 +42,9 @@ pub(crate) struct Loaded {
 
 struct Inner {
     loaded: Loaded,
+    /// Rate limit and drop count of the component's log lines, across its
+    /// invocations.
+    logs: Arc<LogBudget>,
     /// `Some` when the component exports `wasi:http/incoming-handler`.
     proxy_pre: Option<ProxyPre<Ctx>>,
     /// What the next invocation gets; read once per invocation.
@@ -93,8 +97,10 @@ impl Component {
                 None
             }
         };
+        let logs = loaded.runtime.guest_logs().budget(loaded.id.clone());
         Self {
             inner: Arc::new(Inner {
+                logs,
                 loaded,
                 proxy_pre,
                 settings: RwLock::new(Settings {
@@ -252,6 +258,9 @@ impl Component {
                 keyvalue: runtime.keyvalue().cloned(),
                 links: runtime.link_ctx(self.id()),
                 max_memory: limits.max_linear_memory,
+                max_table_elements: limits.max_table_elements,
+                max_resource_entries: limits.max_resource_entries,
+                logs: Arc::clone(&self.inner.logs),
                 deadline: Instant::now() + limits.max_execution_time,
             },
         );
@@ -265,6 +274,10 @@ impl Component {
 pub(crate) fn classify(err: wasmtime::Error, ctx: &Ctx, otherwise: ErrorKind) -> Error {
     let kind = if ctx.limiter.exceeded {
         ErrorKind::MemoryLimitExceeded
+    } else if ctx.limiter.table_exceeded {
+        ErrorKind::TableLimitExceeded
+    } else if resource_table_full(&err) {
+        ErrorKind::ResourceLimitExceeded
     } else if ctx.deadline_exceeded {
         ErrorKind::DeadlineExceeded
     } else if let Some(missing) = err.downcast_ref::<MissingLink>() {
@@ -279,4 +292,15 @@ pub(crate) fn classify(err: wasmtime::Error, ctx: &Ctx, otherwise: ErrorKind) ->
         otherwise
     };
     Error::wasmtime(kind, err)
+}
+
+/// Whether the guest was stopped because the store's resource table was full
+/// ([`crate::Limits::max_resource_entries`]).
+fn resource_table_full(err: &wasmtime::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wasmtime::component::ResourceTableError>(),
+            Some(wasmtime::component::ResourceTableError::Full)
+        )
+    })
 }

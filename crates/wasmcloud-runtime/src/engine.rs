@@ -38,6 +38,7 @@ pub(crate) struct PoolSize {
     pub(crate) total_stacks: u32,
     pub(crate) max_core_instances_per_component: u32,
     pub(crate) max_memory_size: usize,
+    pub(crate) table_elements: usize,
 }
 
 impl PoolSize {
@@ -60,10 +61,11 @@ impl PoolSize {
             total_stacks: components.min(limits.max_concurrent_invocations),
             max_core_instances_per_component: limits.max_core_instances_per_component,
             max_memory_size: usize::try_from(limits.max_linear_memory).unwrap_or(usize::MAX),
+            table_elements: limits.max_table_elements,
         }
     }
 
-    fn to_config(&self) -> PoolingAllocationConfig {
+    fn to_config(&self, reset: SlotReset) -> PoolingAllocationConfig {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(self.total_component_instances)
             .total_core_instances(self.total_core_instances)
@@ -74,18 +76,88 @@ impl PoolSize {
             .max_memories_per_component(self.max_core_instances_per_component)
             .max_tables_per_component(self.max_core_instances_per_component)
             .max_memory_size(self.max_memory_size)
+            .table_elements(self.table_elements)
             // Resetting a slot's memory with `madvise` after each request
             // flushes the TLB of every core running the process: under load
             // that IPI storm was a fifth of the host's CPU. Instead, zero the
             // pages the instance dirtied (found with the PAGEMAP_SCAN ioctl
-            // on Linux ≥ 6.7, else the lowest addresses) with memset, and
-            // batch the decommits that remain.
+            // on Linux ≥ 6.7, where no swap is possible) or the lowest
+            // addresses with memset, and batch the decommits that remain.
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT)
-            .pagemap_scan(Enabled::Auto)
+            .pagemap_scan(match reset {
+                SlotReset::PagemapScan => Enabled::Auto,
+                SlotReset::LowAddresses => Enabled::No,
+            })
+            .async_stack_keep_resident(STACK_KEEP_RESIDENT)
             .decommit_batch_size(DECOMMIT_BATCH);
         pool
     }
+}
+
+/// How a pool slot is returned to its initial state after an instance
+/// (ADR 0009).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotReset {
+    /// Only the pages the instance dirtied, found with the `PAGEMAP_SCAN`
+    /// ioctl (where the kernel has it), are reset in place. Unsafe where a
+    /// dirtied page can be swapped out: a swapped-out page is not reported
+    /// resident, so it is neither zeroed nor released and the next instance
+    /// would read it back.
+    PagemapScan,
+    /// The lowest [`KEEP_RESIDENT`] bytes are reset with memset (which
+    /// swaps a swapped-out page back in to zero it), the rest released with
+    /// `madvise` (which discards its swap too).
+    LowAddresses,
+}
+
+/// Decides the slot reset from `/proc/swaps` and the process's cgroup v2
+/// `memory.swap.max` (`None`: unreadable or absent). `PAGEMAP_SCAN` only
+/// where swap is provably impossible: `/proc/swaps` readable with no active
+/// entry, and the cgroup's swap limit `0` or absent. Anything else, even
+/// `max` with no swap device today (one can be added while the host runs),
+/// gets the reset that is safe with swap. Returns the reason, for the log.
+pub(crate) fn slot_reset(proc_swaps: Option<&str>, cgroup_swap_max: Option<&str>) -> (SlotReset, &'static str) {
+    let Some(swaps) = proc_swaps else {
+        return (SlotReset::LowAddresses, "/proc/swaps is unreadable, swap may be active");
+    };
+    // A header line, then one line per active swap area.
+    if swaps.lines().skip(1).any(|line| !line.trim().is_empty()) {
+        return (SlotReset::LowAddresses, "swap is active (/proc/swaps)");
+    }
+    match cgroup_swap_max.map(str::trim) {
+        None => (
+            SlotReset::PagemapScan,
+            "no swap is active and the cgroup sets no swap limit",
+        ),
+        Some("0") => (
+            SlotReset::PagemapScan,
+            "no swap is active and the cgroup's memory.swap.max is 0",
+        ),
+        Some(_) => (
+            SlotReset::LowAddresses,
+            "the cgroup's memory.swap.max allows swap if a swap device is added",
+        ),
+    }
+}
+
+/// Reads what [`slot_reset`] decides on from this process's system.
+fn detect_slot_reset() -> (SlotReset, &'static str) {
+    let swaps = std::fs::read_to_string("/proc/swaps").ok();
+    let swap_max = cgroup_swap_max_path().and_then(|path| std::fs::read_to_string(path).ok());
+    slot_reset(swaps.as_deref(), swap_max.as_deref())
+}
+
+/// `memory.swap.max` of this process's cgroup v2 (the `0::` line of
+/// `/proc/self/cgroup`); the root cgroup has none.
+fn cgroup_swap_max_path() -> Option<std::path::PathBuf> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
+    Some(
+        std::path::Path::new("/sys/fs/cgroup")
+            .join(path.trim_start_matches('/'))
+            .join("memory.swap.max"),
+    )
 }
 
 /// Bytes of a memory or table slot reset in place (not decommitted) when an
@@ -96,10 +168,19 @@ const KEEP_RESIDENT: usize = 1 << 20;
 /// Decommits gathered before the pool makes the system calls.
 const DECOMMIT_BATCH: usize = 16;
 
+/// Bytes at the top of a pooled fiber stack zeroed with memset when its
+/// invocation ends (the rest is released with `madvise`, batched): the part
+/// a request handler's calls use.
+const STACK_KEEP_RESIDENT: usize = 64 << 10;
+
 /// Settings shared by both allocation strategies.
 fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // Pooled fiber stacks pass from one guest to the next: zero them, so a
+    // compiler bug reading an uninitialised stack slot cannot leak another
+    // instance's data.
+    config.async_stack_zeroing(true);
     // Per-invocation deadlines: the ticker thread bumps the epoch, and each
     // store's deadline callback decides to yield or stop the guest.
     config.epoch_interruption(true);
@@ -115,11 +196,22 @@ pub(crate) fn create(limits: &Limits, pooling: bool) -> Result<(Engine, Allocato
 
 pub(crate) fn create_with_pool(size: &PoolSize, pooling: bool) -> Result<(Engine, Allocator)> {
     let fallback_reason = if pooling {
+        let (reset, why) = detect_slot_reset();
         let mut config = base_config();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(size.to_config()));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(size.to_config(reset)));
         match Engine::new(&config) {
             Ok(engine) => {
                 tracing::debug!(?size, "using the pooling instance allocator");
+                match reset {
+                    SlotReset::PagemapScan => tracing::info!(
+                        reason = why,
+                        "pool slots are reset in place, only the pages an instance dirtied (PAGEMAP_SCAN where the kernel has it)"
+                    ),
+                    SlotReset::LowAddresses => tracing::info!(
+                        reason = why,
+                        "pool slots are reset with memset of their low addresses and madvise of the rest (PAGEMAP_SCAN off: it misses swapped-out pages)"
+                    ),
+                }
                 return Ok((engine, Allocator::Pooling));
             }
             Err(err) => {
@@ -210,12 +302,57 @@ mod tests {
         assert_eq!(size.max_core_instances_per_component, 3);
         assert_eq!(size.max_memory_size, 1 << 20);
         assert_eq!(size.total_stacks, 7);
+        assert_eq!(size.table_elements, 10_000);
         let many = PoolSize::from_limits(&Limits {
             max_components: 10_000,
             max_concurrent_invocations: 1000,
             ..Limits::default()
         });
         assert_eq!(many.total_stacks, 1000);
+    }
+
+    const SWAPS_HEADER: &str = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+
+    #[test]
+    fn pagemap_scan_only_where_swap_is_impossible() {
+        let with_swap = format!("{SWAPS_HEADER}/swapfile                               file\t\t4194300\t\t0\t\t-2\n");
+        // No swap area, no cgroup limit (the root cgroup, or cgroup v1).
+        assert_eq!(slot_reset(Some(SWAPS_HEADER), None).0, SlotReset::PagemapScan);
+        // No swap area and the cgroup forbids swap.
+        assert_eq!(slot_reset(Some(SWAPS_HEADER), Some("0\n")).0, SlotReset::PagemapScan);
+        // No swap area today, but the cgroup would allow one added later.
+        assert_eq!(slot_reset(Some(SWAPS_HEADER), Some("max\n")).0, SlotReset::LowAddresses);
+        assert_eq!(
+            slot_reset(Some(SWAPS_HEADER), Some("1073741824\n")).0,
+            SlotReset::LowAddresses
+        );
+        // Swap active, whatever the cgroup says.
+        assert_eq!(slot_reset(Some(&with_swap), None).0, SlotReset::LowAddresses);
+        assert_eq!(slot_reset(Some(&with_swap), Some("max")).0, SlotReset::LowAddresses);
+        assert_eq!(slot_reset(Some(&with_swap), Some("0")).0, SlotReset::LowAddresses);
+        // Cannot tell.
+        assert_eq!(slot_reset(None, None).0, SlotReset::LowAddresses);
+        assert_eq!(slot_reset(None, Some("0")).0, SlotReset::LowAddresses);
+        // An empty file, or trailing blank lines, is no swap.
+        assert_eq!(slot_reset(Some(""), None).0, SlotReset::PagemapScan);
+        assert_eq!(
+            slot_reset(Some(&format!("{SWAPS_HEADER}\n")), None).0,
+            SlotReset::PagemapScan
+        );
+    }
+
+    #[test]
+    fn both_resets_make_a_working_pool() {
+        let size = PoolSize::from_limits(&Limits {
+            max_components: 2,
+            max_linear_memory: 1 << 20,
+            ..Limits::default()
+        });
+        for reset in [SlotReset::PagemapScan, SlotReset::LowAddresses] {
+            let mut config = base_config();
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(size.to_config(reset)));
+            Engine::new(&config).unwrap();
+        }
     }
 
     #[test]

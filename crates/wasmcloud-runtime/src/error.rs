@@ -92,6 +92,12 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// The guest tried to grow its linear memory past the configured cap.
     MemoryLimitExceeded,
+    /// The guest tried to grow a table past the cap on table elements
+    /// ([`crate::Limits::max_table_elements`]).
+    TableLimitExceeded,
+    /// The guest tried to hold more host resources (streams, pollables,
+    /// buckets, …) at once than [`crate::Limits::max_resource_entries`].
+    ResourceLimitExceeded,
     /// The guest trapped (panicked, hit `unreachable`, divided by zero, …).
     Trap,
     /// The guest returned without producing a response.
@@ -165,6 +171,12 @@ impl fmt::Display for ErrorKind {
             }
             Self::MemoryLimitExceeded => f.write_str(
                 "component tried to grow its memory past the cap: raise the max linear memory",
+            ),
+            Self::TableLimitExceeded => f.write_str(
+                "component tried to grow a table past the cap on table elements: raise the max table elements",
+            ),
+            Self::ResourceLimitExceeded => f.write_str(
+                "component tried to hold more host resources (streams, pollables, sockets, …) at once than the cap allows: drop resources it no longer needs, or raise the max resource entries",
             ),
             Self::Trap => f.write_str("component trapped"),
             Self::NoResponse => f.write_str("component returned without setting a response"),

@@ -287,7 +287,8 @@ impl Component {
     /// - [`ErrorKind::InvalidRequest`] when the parameters do not decode,
     /// - [`ErrorKind::Stopped`] when the component was stopped,
     /// - [`ErrorKind::Instantiation`], [`ErrorKind::Trap`], [`ErrorKind::DeadlineExceeded`],
-    ///   [`ErrorKind::MemoryLimitExceeded`] or [`ErrorKind::MissingLink`] when the guest
+    ///   [`ErrorKind::MemoryLimitExceeded`], [`ErrorKind::TableLimitExceeded`],
+    ///   [`ErrorKind::ResourceLimitExceeded`] or [`ErrorKind::MissingLink`] when the guest
     ///   fails,
     /// - [`ErrorKind::Transport`] when the results cannot be sent.
     pub async fn invoke<I, O>(&self, instance: &str, function: &str, params: I, results: O) -> Result<()>

@@ -26,7 +26,8 @@ impl Component {
     /// - [`ErrorKind::InvalidRequest`] when the request has no authority,
     /// - [`ErrorKind::Instantiation`] when instantiating fails,
     /// - [`ErrorKind::Trap`], [`ErrorKind::DeadlineExceeded`],
-    ///   [`ErrorKind::MemoryLimitExceeded`] or [`ErrorKind::MissingLink`]
+    ///   [`ErrorKind::MemoryLimitExceeded`], [`ErrorKind::TableLimitExceeded`],
+    ///   [`ErrorKind::ResourceLimitExceeded`] or [`ErrorKind::MissingLink`]
     ///   when the guest fails before setting a response,
     /// - [`ErrorKind::ErrorResponse`] when the guest answers with an error
     ///   code, and [`ErrorKind::NoResponse`] when it returns without

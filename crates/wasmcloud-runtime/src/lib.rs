@@ -29,6 +29,7 @@ mod id;
 mod imports;
 mod limits;
 mod links;
+mod logs;
 mod runtime;
 mod stdio;
 mod store;

@@ -1,5 +1,6 @@
 //! Resource limits for components (defaults match the wasmCloud v1 host
-//! flags) and the per-store `ResourceLimiter` that enforces the memory cap.
+//! flags where it has one) and the per-store `ResourceLimiter` that enforces
+//! the memory and table caps.
 
 use std::time::Duration;
 
@@ -27,6 +28,21 @@ pub struct Limits {
     /// holds a fiber stack, and the pooling allocator reserves one stack,
     /// with a guard page, per invocation allowed.
     pub max_concurrent_invocations: u32,
+    /// Cap on the elements of any one table of a component instance (its
+    /// function tables): growing a table past it fails, and an instance
+    /// whose tables start larger does not instantiate. Also the size of
+    /// each table slot of the pooling allocator.
+    pub max_table_elements: usize,
+    /// Host resources (streams, pollables, fields, key-value buckets, …)
+    /// one invocation may hold at once: past it, the call that would create
+    /// one more traps with [`crate::ErrorKind::ResourceLimitExceeded`].
+    pub max_resource_entries: usize,
+    /// Guest log lines (stdout, stderr and `wasi:logging`, together) one
+    /// component may emit per second, with bursts of as many; lines past
+    /// it are dropped and counted, and the count is logged as a warning.
+    /// `0`: no rate limit (lines are still dropped when the log queue is
+    /// full).
+    pub max_log_lines_per_second: u32,
 }
 
 impl Default for Limits {
@@ -38,6 +54,9 @@ impl Default for Limits {
             max_components: 10_000,
             max_core_instances_per_component: 30,
             max_concurrent_invocations: 1000,
+            max_table_elements: 10_000,
+            max_resource_entries: 4096,
+            max_log_lines_per_second: 1000,
         }
     }
 }
@@ -60,6 +79,8 @@ pub struct ComponentLimits {
 pub(crate) struct InvocationLimits {
     pub(crate) max_linear_memory: u64,
     pub(crate) max_execution_time: Duration,
+    pub(crate) max_table_elements: usize,
+    pub(crate) max_resource_entries: usize,
 }
 
 impl InvocationLimits {
@@ -71,34 +92,43 @@ impl InvocationLimits {
             max_execution_time: component
                 .max_execution_time
                 .map_or(runtime.max_execution_time, |t| t.min(runtime.max_execution_time)),
+            max_table_elements: runtime.max_table_elements,
+            max_resource_entries: runtime.max_resource_entries,
         }
     }
 }
 
-/// Enforces the linear-memory cap of one store and remembers whether the cap
-/// was hit, so a trap that follows (a guest allocator aborting on a failed
-/// `memory.grow`) is reported as [`crate::ErrorKind::MemoryLimitExceeded`]
-/// rather than as an anonymous trap.
+/// Enforces the linear-memory and table caps of one store and remembers
+/// whether a cap was hit, so a trap that follows (a guest allocator aborting
+/// on a failed `memory.grow`) is reported as
+/// [`crate::ErrorKind::MemoryLimitExceeded`] or
+/// [`crate::ErrorKind::TableLimitExceeded`] rather than as an anonymous trap.
+/// The same limiter applies with either instance allocator: with on-demand
+/// allocation it is the only bound on a table's growth.
 #[derive(Debug)]
-pub(crate) struct MemoryLimiter {
+pub(crate) struct StoreLimiter {
     max_memory: u64,
     /// Bytes granted so far, summed over every memory of the store; a
     /// component may have several core instances each with its own memory.
     used: u64,
     pub(crate) exceeded: bool,
+    max_table_elements: usize,
+    pub(crate) table_exceeded: bool,
 }
 
-impl MemoryLimiter {
-    pub(crate) fn new(max_memory: u64) -> Self {
+impl StoreLimiter {
+    pub(crate) fn new(max_memory: u64, max_table_elements: usize) -> Self {
         Self {
             max_memory,
             used: 0,
             exceeded: false,
+            max_table_elements,
+            table_exceeded: false,
         }
     }
 }
 
-impl wasmtime::ResourceLimiter for MemoryLimiter {
+impl wasmtime::ResourceLimiter for StoreLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let growth = desired.saturating_sub(current) as u64;
         let total = self.used.saturating_add(growth);
@@ -113,7 +143,13 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // Per table, like the pool's slots; refused rather than trapped, as
+        // for memory: `table.grow` returns -1 and the guest decides.
+        if desired > self.max_table_elements {
+            self.table_exceeded = true;
+            return Ok(false);
+        }
         Ok(true)
     }
 }
@@ -164,7 +200,7 @@ mod tests {
 
     #[test]
     fn memory_cap_counts_every_memory_of_the_store() {
-        let mut limiter = MemoryLimiter::new(100);
+        let mut limiter = StoreLimiter::new(100, 10);
         assert!(limiter.memory_growing(0, 60, None).unwrap());
         assert!(!limiter.exceeded);
         // A second memory of the same store: 60 + 50 is past the cap.
@@ -172,5 +208,25 @@ mod tests {
         assert!(limiter.exceeded);
         // Smaller growth still fits.
         assert!(limiter.memory_growing(0, 40, None).unwrap());
+        assert!(!limiter.table_exceeded);
+    }
+
+    #[test]
+    fn table_cap_is_per_table() {
+        let mut limiter = StoreLimiter::new(100, 10);
+        assert!(limiter.table_growing(0, 10, None).unwrap());
+        assert!(limiter.table_growing(0, 10, None).unwrap());
+        assert!(!limiter.table_exceeded);
+        assert!(!limiter.table_growing(10, 11, None).unwrap());
+        assert!(limiter.table_exceeded);
+        assert!(!limiter.exceeded);
+    }
+
+    #[test]
+    fn guest_limits_have_generous_defaults() {
+        let limits = Limits::default();
+        assert_eq!(limits.max_table_elements, 10_000);
+        assert_eq!(limits.max_resource_entries, 4096);
+        assert_eq!(limits.max_log_lines_per_second, 1000);
     }
 }

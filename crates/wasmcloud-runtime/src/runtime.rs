@@ -23,6 +23,7 @@ use crate::id::ComponentId;
 use crate::imports;
 use crate::limits::Limits;
 use crate::links::{DEFAULT_LINK_TIMEOUT, LinkCtx, LinkFailure, LinkNames, Links};
+use crate::logs::GuestLogs;
 use crate::store::Ctx;
 
 /// How often the epoch advances by default: the granularity of deadlines and
@@ -160,6 +161,8 @@ impl RuntimeBuilder {
         let ticker =
             EpochTicker::start(&engine, self.epoch_tick).map_err(|e| Error::with_source(ErrorKind::Engine, e))?;
         let linker = base_linker(&engine).map_err(|e| Error::wasmtime(ErrorKind::Engine, e))?;
+        let guest_logs = GuestLogs::start(self.limits.max_log_lines_per_second)
+            .map_err(|e| Error::with_source(ErrorKind::Engine, e))?;
         let cache = match &self.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine, self.cache_max_bytes)?),
             None => None,
@@ -174,6 +177,7 @@ impl RuntimeBuilder {
                 links: self.links,
                 link_timeout: self.link_timeout,
                 keyvalue: self.keyvalue,
+                guest_logs,
                 invocations: Arc::new(Semaphore::new(
                     usize::try_from(self.limits.max_concurrent_invocations)
                         .unwrap_or(Semaphore::MAX_PERMITS)
@@ -216,6 +220,8 @@ struct Inner {
     links: Option<Arc<dyn Links>>,
     link_timeout: Duration,
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
+    /// The queue guest log lines go through, and its writer thread.
+    guest_logs: GuestLogs,
     /// One permit per invocation allowed to run at once
     /// ([`Limits::max_concurrent_invocations`]).
     invocations: Arc<Semaphore>,
@@ -275,6 +281,11 @@ impl Runtime {
     #[must_use]
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Where components' log budgets come from.
+    pub(crate) fn guest_logs(&self) -> &GuestLogs {
+        &self.inner.guest_logs
     }
 
     /// Waits until one more invocation may run; the permit is its slot.

@@ -1,19 +1,18 @@
 //! Guest stdout and stderr as host log lines: each complete line a guest
 //! writes becomes one `tracing` event tagged with the component id, so guest
 //! output lands in the host's structured logs instead of its raw stdout.
+//! Lines go through the component's [`LogBudget`]: rate limited, and never
+//! blocking the guest.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::id::ComponentId;
-
-/// Longest line kept before it is logged anyway, so a guest writing without
-/// newlines cannot make the host buffer without bound.
-const MAX_LINE: usize = 16 * 1024;
+use crate::logs::{LogBudget, MAX_LINE, Source};
 
 /// Which guest stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +24,13 @@ pub(crate) enum Stdio {
 /// A [`StdoutStream`] whose streams log lines for one component.
 #[derive(Debug, Clone)]
 pub(crate) struct LogStream {
-    component: ComponentId,
+    budget: Arc<LogBudget>,
     stream: Stdio,
 }
 
 impl LogStream {
-    pub(crate) fn new(component: ComponentId, stream: Stdio) -> Self {
-        Self { component, stream }
+    pub(crate) fn new(budget: Arc<LogBudget>, stream: Stdio) -> Self {
+        Self { budget, stream }
     }
 }
 
@@ -43,28 +42,28 @@ impl IsTerminal for LogStream {
 
 impl StdoutStream for LogStream {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineLogger::new(self.component.clone(), self.stream))
+        Box::new(LineLogger::new(Arc::clone(&self.budget), self.stream))
     }
 
     fn p2_stream(&self) -> Box<dyn OutputStream> {
         // Logging never blocks, so the stream writes synchronously instead of
         // through the default adapter's background task.
-        Box::new(LineLogger::new(self.component.clone(), self.stream))
+        Box::new(LineLogger::new(Arc::clone(&self.budget), self.stream))
     }
 }
 
 /// Buffers a partial line and logs each complete one.
 #[derive(Debug)]
 pub(crate) struct LineLogger {
-    component: ComponentId,
+    budget: Arc<LogBudget>,
     stream: Stdio,
     pending: Vec<u8>,
 }
 
 impl LineLogger {
-    fn new(component: ComponentId, stream: Stdio) -> Self {
+    fn new(budget: Arc<LogBudget>, stream: Stdio) -> Self {
         Self {
-            component,
+            budget,
             stream,
             pending: Vec::new(),
         }
@@ -83,13 +82,13 @@ impl LineLogger {
     }
 
     fn emit(&mut self) {
-        let line = String::from_utf8_lossy(&self.pending);
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        let component = self.component.as_str();
-        match self.stream {
-            Stdio::Stdout => tracing::info!(component_id = component, stream = "stdout", "{line}"),
-            Stdio::Stderr => tracing::warn!(component_id = component, stream = "stderr", "{line}"),
-        }
+        let pending = self.pending.strip_suffix(b"\r").unwrap_or(&self.pending);
+        let line = String::from_utf8_lossy(pending).into_owned();
+        let source = match self.stream {
+            Stdio::Stdout => Source::Stdout,
+            Stdio::Stderr => Source::Stderr,
+        };
+        self.budget.log(source, line);
         self.pending.clear();
     }
 }
@@ -144,10 +143,16 @@ impl tokio::io::AsyncWrite for LineLogger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::ComponentId;
+    use crate::logs::GuestLogs;
+
+    fn budget() -> Arc<LogBudget> {
+        GuestLogs::start(0).unwrap().budget(ComponentId::from("c"))
+    }
 
     #[test]
     fn splits_lines_and_keeps_the_tail() {
-        let mut logger = LineLogger::new(ComponentId::from("c"), Stdio::Stdout);
+        let mut logger = LineLogger::new(budget(), Stdio::Stdout);
         logger.push(b"one\ntw");
         assert_eq!(logger.pending, b"tw");
         logger.push(b"o\r\nthree");
@@ -156,7 +161,7 @@ mod tests {
 
     #[test]
     fn long_lines_are_flushed() {
-        let mut logger = LineLogger::new(ComponentId::from("c"), Stdio::Stderr);
+        let mut logger = LineLogger::new(budget(), Stdio::Stderr);
         logger.push(&vec![b'x'; MAX_LINE + 1]);
         assert!(logger.pending.is_empty());
     }

@@ -22,8 +22,9 @@ use crate::host::config::{ConfigValues, WasiConfigCtxView, WasiConfigView};
 use crate::host::keyvalue::{KeyValueBackend, WasiKeyValueCtxView, WasiKeyValueView};
 use crate::host::logging::{WasiLoggingCtxView, WasiLoggingView};
 use crate::id::ComponentId;
-use crate::limits::MemoryLimiter;
+use crate::limits::StoreLimiter;
 use crate::links::{CallContext, LinkCtx, LinkInvoker};
+use crate::logs::LogBudget;
 use crate::stdio::{LogStream, Stdio};
 
 /// The data of every store the runtime creates.
@@ -36,7 +37,8 @@ pub(crate) struct Ctx {
     config: ConfigValues,
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
     wrpc: WrpcState,
-    pub(crate) limiter: MemoryLimiter,
+    logs: Arc<LogBudget>,
+    pub(crate) limiter: StoreLimiter,
     deadline: Instant,
     pub(crate) deadline_exceeded: bool,
 }
@@ -57,18 +59,30 @@ pub(crate) struct StoreSpec {
     pub(crate) keyvalue: Option<Arc<dyn KeyValueBackend>>,
     pub(crate) links: LinkCtx,
     pub(crate) max_memory: u64,
+    pub(crate) max_table_elements: usize,
+    pub(crate) max_resource_entries: usize,
+    pub(crate) logs: Arc<LogBudget>,
     pub(crate) deadline: Instant,
 }
 
-/// Creates a store with the memory cap and deadline of `spec` applied.
+/// Creates a store with the caps and deadline of `spec` applied.
 pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
     let wasi = WasiCtx::builder()
-        .stdout(LogStream::new(spec.component_id.clone(), Stdio::Stdout))
-        .stderr(LogStream::new(spec.component_id.clone(), Stdio::Stderr))
+        .stdout(LogStream::new(Arc::clone(&spec.logs), Stdio::Stdout))
+        .stderr(LogStream::new(Arc::clone(&spec.logs), Stdio::Stderr))
+        // No network: wasmtime-wasi allows TCP and UDP sockets by default
+        // (only their addresses are checked, and refused), so a guest could
+        // still open a file descriptor per `create-*-socket` call. Off, they
+        // fail with `access-denied` before any socket exists.
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
         .build();
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(spec.max_resource_entries);
     let ctx = Ctx {
         component_id: spec.component_id,
-        table: ResourceTable::new(),
+        table,
         wasi,
         http: WasiHttpCtx::new(),
         hooks: HttpHooks {
@@ -81,7 +95,8 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
             links: spec.links,
             shared: SharedResourceTable::default(),
         },
-        limiter: MemoryLimiter::new(spec.max_memory),
+        logs: spec.logs,
+        limiter: StoreLimiter::new(spec.max_memory, spec.max_table_elements),
         deadline: spec.deadline,
         deadline_exceeded: false,
     };
@@ -194,9 +209,7 @@ impl WrpcView for Ctx {
 
 impl WasiLoggingView for Ctx {
     fn logging(&mut self) -> WasiLoggingCtxView<'_> {
-        WasiLoggingCtxView {
-            component: &self.component_id,
-        }
+        WasiLoggingCtxView { budget: &self.logs }
     }
 }
 

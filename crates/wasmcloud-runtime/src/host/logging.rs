@@ -1,11 +1,12 @@
 //! `wasi:logging/logging@0.1.0-draft`: guest log calls become host `tracing`
-//! events tagged with the component id and the guest's context string.
+//! events tagged with the component id and the guest's context string,
+//! through the component's log budget (rate limited, never blocking).
 
 use wasmtime::component::{HasData, Linker};
 
 use super::bindings::wasi::logging::logging::{self, Level};
-use crate::id::ComponentId;
 use crate::imports::Served;
+use crate::logs::{LogBudget, Source};
 
 /// What this built-in serves.
 pub(crate) const SERVED: Served = Served {
@@ -17,8 +18,8 @@ pub(crate) const SERVED: Served = Served {
 /// What `wasi:logging/logging` needs from the store data.
 #[derive(Debug)]
 pub struct WasiLoggingCtxView<'a> {
-    /// The component whose log lines these are.
-    pub component: &'a ComponentId,
+    /// The budget of the component whose log lines these are.
+    pub(crate) budget: &'a LogBudget,
 }
 
 /// Projects [`WasiLoggingCtxView`] out of the store data `T`.
@@ -35,18 +36,7 @@ impl HasData for WasiLogging {
 
 impl logging::Host for WasiLoggingCtxView<'_> {
     fn log(&mut self, level: Level, context: String, message: String) {
-        let component = self.component.as_str();
-        // `tracing` levels are static per call site, hence one call per level.
-        match level {
-            Level::Trace => tracing::trace!(component_id = component, context, "{message}"),
-            Level::Debug => tracing::debug!(component_id = component, context, "{message}"),
-            Level::Info => tracing::info!(component_id = component, context, "{message}"),
-            Level::Warn => tracing::warn!(component_id = component, context, "{message}"),
-            Level::Error => tracing::error!(component_id = component, context, "{message}"),
-            Level::Critical => {
-                tracing::error!(component_id = component, context, critical = true, "{message}");
-            }
-        }
+        self.budget.log(Source::Logging { level, context }, message);
     }
 }
 

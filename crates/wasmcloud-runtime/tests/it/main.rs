@@ -4,12 +4,15 @@
 mod cache;
 mod claims;
 mod config;
+mod guest_limits;
 mod http_serve;
 mod keyvalue;
 mod limits;
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
@@ -58,4 +61,49 @@ async fn body_text(response: hyper::Response<wasmcloud_runtime::ResponseBody>) -
 
 fn guest(path: &str) -> Vec<u8> {
     test_support::guests::bytes(path)
+}
+
+/// Log output of the whole test binary, formatted. A global subscriber
+/// rather than a scoped one: tracing caches per call site whether anyone is
+/// interested, and tests running in parallel without a subscriber would
+/// switch the guest-log call sites off for a scoped one.
+fn captured_logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::default());
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Captured(logs))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        logs
+    })
+}
+
+/// The captured logs once `done` holds for them, or as they are after
+/// `timeout`: guest lines are written by the runtime's log thread, a little
+/// after the guest wrote them.
+fn logs_until(captured: &Mutex<Vec<u8>>, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+    let until = Instant::now() + timeout;
+    loop {
+        let logs = String::from_utf8_lossy(&captured.lock().unwrap()).into_owned();
+        if done(&logs) || Instant::now() >= until {
+            return logs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Captured(&'static Mutex<Vec<u8>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
