@@ -100,10 +100,16 @@ pub(crate) fn run(options: Options) -> Result<()> {
                 "ingress_bench",
                 "-p",
                 "wasmcloud-bench",
+                "--bin",
+                "lattice-bench",
                 "-p",
                 "wasmcloud-provider-http-server",
+                "--bin",
+                "http-server-provider",
                 "-p",
                 "wasmcloud-provider-keyvalue-redis",
+                "--bin",
+                "keyvalue-redis-provider",
             ],
         ))?;
     }

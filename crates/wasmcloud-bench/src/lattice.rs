@@ -59,7 +59,7 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
             serve(&url, host.child.id()).await
         }
         Scenario::KvcounterBuiltin => {
-            let host = lattice.host("warm").await?;
+            let host = lattice.host("fresh").await?;
             lattice.listen(address).await?;
             lattice.link_http("http-server", "kvcounter").await?;
             lattice
@@ -76,7 +76,7 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
                 bail!("scenario kvcounter-providers needs --http-server-provider and --keyvalue-redis-provider");
             };
             let redis = test_support::redis::RedisServer::start();
-            let host = lattice.host("warm").await?;
+            let host = lattice.host("fresh").await?;
             lattice.listen(address).await?;
             let redis_url = ConfigValues::from([("URL".to_owned(), redis.url())]);
             lattice.client.put_config(&ConfigName::new("redis"), &redis_url).await?;
@@ -110,37 +110,36 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
 /// up again, then a second host with that cache warm, as a restarted host
 /// would find it. The second one serves the load.
 async fn hello(lattice: &Lattice, address: SocketAddr, url: &str) -> Result<HostProcess> {
+    let wasm = test_support::guests::HELLO_HTTP;
+    let cold = lattice.host("cold").await?;
+    // Stored in the lattice: the second host finds them.
     lattice.listen(address).await?;
     lattice.link_http("http-server", "hello").await?;
-    let wasm = test_support::guests::HELLO_HTTP;
-    let deploy = |cache: &'static str| async move {
-        let host = lattice.host(cache).await?;
-        lattice
-            .start_provider(&host, "http-server", "wasmcloud+builtin://http-server")
-            .await?;
-        let scaled = Instant::now();
-        lattice.scale(&host, "hello", wasm, MAX_INSTANCES).await?;
-        probe::wait_status(url, 200, STEP).await?;
-        let label = format!("scale → first 200, {cache} compile cache");
-        record(&["first-200", &label, &millis(scaled.elapsed())]);
-        let rss = rss_kib(host.child.id()).to_string();
-        record(&["idle-rss-kib", &format!("{cache} compile cache"), &rss]);
-        anyhow::Ok(host)
-    };
-    let cold = deploy("cold").await?;
+    deploy_hello(lattice, &cold, "cold", url).await?;
     lattice.scale(&cold, "hello", wasm, 0).await?;
     probe::wait_status(url, 503, STEP).await?;
     let scaled = Instant::now();
     lattice.scale(&cold, "hello", wasm, MAX_INSTANCES).await?;
     probe::wait_status(url, 200, STEP).await?;
-    record(&[
-        "first-200",
-        "scale → first 200 again in the same host",
-        &millis(scaled.elapsed()),
-    ]);
+    record(&["first-200", "scale → first 200 again in the same host", &millis(scaled.elapsed())]);
     // The process goes; its compile cache stays for the next one.
     drop(cold);
-    deploy("warm").await
+    let warm = lattice.host("warm").await?;
+    deploy_hello(lattice, &warm, "warm", url).await?;
+    Ok(warm)
+}
+
+/// Starts the built-in HTTP server and hello on `host`, timed to the first 200.
+async fn deploy_hello(lattice: &Lattice, host: &HostProcess, cache: &str, url: &str) -> Result<()> {
+    lattice.start_provider(host, "http-server", "wasmcloud+builtin://http-server").await?;
+    let scaled = Instant::now();
+    lattice.scale(host, "hello", test_support::guests::HELLO_HTTP, MAX_INSTANCES).await?;
+    probe::wait_status(url, 200, STEP).await?;
+    let label = format!("scale → first 200, {cache} compile cache");
+    record(&["first-200", &label, &millis(scaled.elapsed())]);
+    let rss = rss_kib(host.child.id()).to_string();
+    record(&["idle-rss-kib", &format!("{cache} compile cache"), &rss]);
+    Ok(())
 }
 
 /// Prints `serving` with the host's pid (its provider processes are its

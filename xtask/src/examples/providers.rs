@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::serve::{DEADLINE, HostGuard, POLL, Wash, free_port};
+use super::serve::{DEADLINE, HostGuard, POLL, Wash, curl, free_port};
 use crate::cmd::{self, cmd};
 
 /// The two provider binaries, built with the workspace (debug, like the host the step runs).
@@ -99,25 +99,6 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `curl -s -w '\n%{http_code}' <url>`: the body and the status, `None` when nothing
-/// answered (curl failed to connect).
-fn curl(url: &str) -> Result<Option<(String, u16)>> {
-    let output = Command::new("curl")
-        .args(["-s", "--max-time", "30", "-w", "\n%{http_code}", url])
-        .stdin(Stdio::null())
-        .output()
-        .context("could not run curl: install curl")?;
-    if !output.status.success() {
-        return Ok(None);
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (body, status) = text.rsplit_once('\n').context("curl printed no status")?;
-    Ok(Some((
-        body.to_owned(),
-        status.parse().context("curl printed a bad status")?,
-    )))
 }
 
 /// Runs the README's two-host commands with `component` (the wasip2 kvcounter build).

@@ -6,14 +6,13 @@
 //! host's in-memory key-value store (kvcounter built for wasip1 and for wasip2 must both count
 //! from 1). On that host the step runs the README's "Run a component on a host" commands —
 //! `wash start component`, `wash start provider wasmcloud+builtin://http-server`,
-//! `wash config put … address=…`, `wash link put … --source-config …` — then sends GETs with a
-//! small HTTP/1.1 client and compares status and body. Then the two-host provider run of
+//! `wash config put … address=…`, `wash link put … --source-config …` — then sends GETs with
+//! `curl` and compares status and body. Then the two-host provider run of
 //! [`super::providers`]. Every wait is bounded; the NATS server
 //! and the hosts are stopped by guards, also when a check fails, and a failure prints the
 //! host's log.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,8 +24,6 @@ use crate::cmd::{self, cmd};
 /// Upper bound for each wait on nats-server, a host or a listener; generous for a busy 2-core CI.
 pub(super) const DEADLINE: Duration = Duration::from_secs(60);
 pub(super) const POLL: Duration = Duration::from_millis(100);
-/// How long one HTTP exchange may take once connected.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One `wash build` output to run: the project file and the signed component it produced.
 pub(super) struct Built {
@@ -183,7 +180,8 @@ fn component_id(config: &Path) -> Result<String> {
         .collect())
 }
 
-/// A private `nats-server -js` on a free loopback port, killed on drop.
+/// A private `nats-server -js` on a free loopback port, killed on drop; ready when its
+/// monitoring endpoint's `/healthz` answers 200.
 struct Nats {
     child: Child,
     port: u16,
@@ -207,10 +205,12 @@ impl Nats {
 
     fn start_once(store: &Path) -> Result<Self> {
         let port = free_port()?;
+        let monitor = free_port()?;
         std::fs::create_dir_all(store).with_context(|| format!("cannot create {}", store.display()))?;
         let mut command = Command::new("nats-server");
         command
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-m", &monitor.to_string(), "-sd"])
             .arg(store)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -223,7 +223,7 @@ impl Nats {
         let mut nats = Self { child, port };
         let start = Instant::now();
         loop {
-            if nats_says_info(port) {
+            if curl(&format!("http://127.0.0.1:{monitor}/healthz"))?.is_some_and(|(_, status)| status == 200) {
                 return Ok(nats);
             }
             if let Some(status) = nats.child.try_wait()? {
@@ -242,19 +242,6 @@ impl Drop for Nats {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Whether a NATS server on `port` greets a new connection with its `INFO` line.
-fn nats_says_info(port: u16) -> bool {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let Ok(stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
-        return false;
-    };
-    if stream.set_read_timeout(Some(Duration::from_secs(2))).is_err() {
-        return false;
-    }
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("INFO ")
 }
 
 /// A loopback port nothing listens on right now.
@@ -400,81 +387,47 @@ impl Drop for HostGuard<'_> {
     }
 }
 
-/// GET `path` from 127.0.0.1:`port` over HTTP/1.1, retrying until the listener accepts.
+/// GET `path` from 127.0.0.1:`port` with curl, retrying until the listener accepts.
 ///
 /// Only a refused connection is retried: once a request is sent it is never sent again, so a
 /// counter cannot be bumped twice.
 fn get(port: u16, path: &str) -> Result<Answer> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let url = format!("http://127.0.0.1:{port}{path}");
     let start = Instant::now();
-    let mut stream = loop {
-        match TcpStream::connect_timeout(&address, Duration::from_secs(1)) {
-            Ok(stream) => break stream,
-            Err(error) if start.elapsed() > DEADLINE => {
-                bail!("nothing listens on {address} after {DEADLINE:?}: {error}")
-            }
-            Err(_) => std::thread::sleep(POLL),
-        }
-    };
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .with_context(|| format!("cannot send GET {path} to {address}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .with_context(|| format!("no complete answer to GET {path} from {address}"))?;
-    parse_response(&raw).with_context(|| format!("bad answer to GET {path} from {address}"))
-}
-
-/// Status and body of an HTTP/1.1 response read to the end of the connection.
-fn parse_response(raw: &[u8]) -> Result<Answer> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers")?;
-    let head = std::str::from_utf8(&raw[..split]).context("headers are not UTF-8")?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("bad status line {status_line:?}"))?;
-    let chunked = lines.any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked")
-        })
-    });
-    let rest = &raw[split + 4..];
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
-    let body = String::from_utf8(body).context("body is not UTF-8")?;
-    Ok(Answer { status, body })
-}
-
-/// Decodes a chunked body.
-fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
     loop {
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("chunk size line unterminated")?;
-        let size_line = std::str::from_utf8(&rest[..end]).context("chunk size is not UTF-8")?;
-        let size_text = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).with_context(|| format!("bad chunk size {size_line:?}"))?;
-        rest = &rest[end + 2..];
-        if size == 0 {
-            return Ok(body);
+        if let Some((body, status)) = curl(&url)? {
+            return Ok(Answer { status, body });
         }
-        if rest.len() < size + 2 {
-            bail!("chunk of {size} bytes cut short");
+        if start.elapsed() > DEADLINE {
+            bail!("nothing listens on 127.0.0.1:{port} after {DEADLINE:?}");
         }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        std::thread::sleep(POLL);
     }
+}
+
+/// `curl -s -w '\n%{http_code}' <url>`: the body and the status, `None` when nothing
+/// accepted the connection (curl's exit code 7); any other failure is an error.
+pub(super) fn curl(url: &str) -> Result<Option<(String, u16)>> {
+    let output = Command::new("curl")
+        .args(["-s", "-S", "--max-time", "30", "-w", "\n%{http_code}", url])
+        .stdin(Stdio::null())
+        .output()
+        .context("could not run curl: install curl (apt-get install curl)")?;
+    match output.status.code() {
+        Some(0) => {}
+        Some(7) => return Ok(None),
+        _ => bail!(
+            "curl {url} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (body, status) = text.rsplit_once('\n').context("curl printed no status")?;
+    Ok(Some((
+        body.to_owned(),
+        status.parse().context("curl printed a bad status")?,
+    )))
 }
 
 #[cfg(test)]
@@ -487,29 +440,5 @@ mod tests {
         assert_eq!(id("examples/hello/wasmcloud.toml"), "hello");
         assert_eq!(id("examples/kvcounter/wasmcloud-preview1.toml"), "kvcounter-preview1");
         assert_eq!(id("examples/hello-python/wasmcloud.toml"), "hello-python");
-    }
-
-    #[test]
-    fn parses_plain_and_chunked_responses() {
-        let plain = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nhey").unwrap();
-        assert_eq!(
-            plain,
-            Answer {
-                status: 200,
-                body: "hey".into()
-            }
-        );
-        let chunked = parse_response(
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(
-            chunked,
-            Answer {
-                status: 404,
-                body: "abcde".into()
-            }
-        );
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
     }
 }

@@ -86,9 +86,12 @@ fn respond(out: ResponseOutparam, status: u16, body: &str) {
     let outgoing = response.body().expect("body is taken once");
     ResponseOutparam::set(out, Ok(response));
     let stream = outgoing.write().expect("stream is taken once");
-    stream.blocking_write_and_flush(body.as_bytes()).expect("host accepts the body");
+    // A client that went away closes the stream: nothing is left to answer.
+    if stream.blocking_write_and_flush(body.as_bytes()).is_err() {
+        return;
+    }
     drop(stream);
-    OutgoingBody::finish(outgoing, None).expect("body finishes");
+    let _ = OutgoingBody::finish(outgoing, None);
 }
 
 wasip2::http::proxy::export!(KvCounter);
