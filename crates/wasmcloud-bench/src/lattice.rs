@@ -121,7 +121,11 @@ async fn hello(lattice: &Lattice, address: SocketAddr, url: &str) -> Result<Host
     let scaled = Instant::now();
     lattice.scale(&cold, "hello", wasm, MAX_INSTANCES).await?;
     probe::wait_status(url, 200, STEP).await?;
-    record(&["first-200", "scale → first 200 again in the same host", &millis(scaled.elapsed())]);
+    record(&[
+        "first-200",
+        "scale → first 200 again in the same host",
+        &millis(scaled.elapsed()),
+    ]);
     // The process goes; its compile cache stays for the next one.
     drop(cold);
     let warm = lattice.host("warm").await?;
@@ -131,9 +135,13 @@ async fn hello(lattice: &Lattice, address: SocketAddr, url: &str) -> Result<Host
 
 /// Starts the built-in HTTP server and hello on `host`, timed to the first 200.
 async fn deploy_hello(lattice: &Lattice, host: &HostProcess, cache: &str, url: &str) -> Result<()> {
-    lattice.start_provider(host, "http-server", "wasmcloud+builtin://http-server").await?;
+    lattice
+        .start_provider(host, "http-server", "wasmcloud+builtin://http-server")
+        .await?;
     let scaled = Instant::now();
-    lattice.scale(host, "hello", test_support::guests::HELLO_HTTP, MAX_INSTANCES).await?;
+    lattice
+        .scale(host, "hello", test_support::guests::HELLO_HTTP, MAX_INSTANCES)
+        .await?;
     probe::wait_status(url, 200, STEP).await?;
     let label = format!("scale → first 200, {cache} compile cache");
     record(&["first-200", &label, &millis(scaled.elapsed())]);
