@@ -46,19 +46,24 @@ impl PoolSize {
         let components = limits.max_components;
         Self {
             total_component_instances: components,
-            // Rust components built for wasm32-wasip2 have one or two core
-            // instances with a memory; reserving the per-component maximum
-            // for every slot would multiply the reservation by 30 for
-            // nothing. Instances past the pool fail to instantiate, loudly.
-            total_core_instances: components.saturating_mul(2),
+            // A component made by `wit-component` has its module, a shim
+            // and a fixup instance (and the adapter's, when built for
+            // wasip1), with up to two function tables among them: four core
+            // instances and tables per slot fit them, where two let only
+            // every other instance start. Counting slots costs nothing; the
+            // per-component maximum (30) would reserve table space for
+            // nothing. Memories stay one per slot: a wasip1 component's
+            // adapter memory is the exception. Instances past the pool fail
+            // to instantiate, loudly.
+            total_core_instances: components.saturating_mul(4),
             total_memories: components,
-            total_tables: components,
+            total_tables: components.saturating_mul(4),
             // One fiber stack per running invocation. Not one per instance:
             // reserving a stack costs an mprotect of its guard page at start
             // and an unmap at exit, which for 10 000 stacks was most of the
             // host's start-up time. The runtime queues invocations beyond
             // this many rather than failing them.
-            total_stacks: components.min(limits.max_concurrent_invocations),
+            total_stacks: limits.admitted_invocations(),
             max_core_instances_per_component: limits.max_core_instances_per_component,
             max_memory_size: usize::try_from(limits.max_linear_memory).unwrap_or(usize::MAX),
             table_elements: limits.max_table_elements,
@@ -298,7 +303,8 @@ mod tests {
         let size = PoolSize::from_limits(&limits);
         assert_eq!(size.total_component_instances, 7);
         assert_eq!(size.total_memories, 7);
-        assert_eq!(size.total_core_instances, 14);
+        assert_eq!(size.total_core_instances, 28);
+        assert_eq!(size.total_tables, 28);
         assert_eq!(size.max_core_instances_per_component, 3);
         assert_eq!(size.max_memory_size, 1 << 20);
         assert_eq!(size.total_stacks, 7);
@@ -309,6 +315,14 @@ mod tests {
             ..Limits::default()
         });
         assert_eq!(many.total_stacks, 1000);
+        // Fewer slots than invocations: admission and stacks follow the slots.
+        let few = Limits {
+            max_components: 3,
+            max_concurrent_invocations: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(PoolSize::from_limits(&few).total_stacks, 3);
+        assert_eq!(few.admitted_invocations(), 3);
     }
 
     const SWAPS_HEADER: &str = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";

@@ -140,9 +140,17 @@ impl Component {
         request: hyper::Request<hyper::body::Incoming>,
     ) -> Result<hyper::Response<ResponseBody>> {
         use http_body_util::BodyExt as _;
-        let request = request.map(|body| body.map_err(wasmtime_wasi_http::p2::hyper_request_error));
+        let request = request.map(|body| body.map_err(request_body_error));
         self.handle_http(request).await
     }
+}
+
+/// The `wasi:http` error code a guest sees when reading a request body from
+/// hyper fails, as [`Component::handle_hyper`] maps it; for embedders that
+/// wrap the body on its way in.
+#[must_use]
+pub fn request_body_error(error: hyper::Error) -> HttpErrorCode {
+    wasmtime_wasi_http::p2::hyper_request_error(error)
 }
 
 /// Sends a guest's outgoing request over its `wasi:http/outgoing-handler` link and turns the

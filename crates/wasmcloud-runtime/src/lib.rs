@@ -40,7 +40,7 @@ pub use component::Component;
 pub use engine::Allocator;
 pub use error::{Error, ErrorKind, Result};
 pub use exports::Export;
-pub use http::{HttpErrorCode, ResponseBody};
+pub use http::{HttpErrorCode, ResponseBody, request_body_error};
 pub use id::ComponentId;
 pub use limits::{ComponentLimits, Limits};
 pub use links::{

@@ -61,6 +61,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// How many invocations run at once: never more than there are instance
+    /// slots ([`Limits::max_components`]) or fiber stacks for, so an
+    /// admitted invocation always finds both and the rest wait their turn
+    /// instead of failing. The pool's stack count is this same number.
+    pub(crate) fn admitted_invocations(&self) -> u32 {
+        self.max_components.min(self.max_concurrent_invocations).max(1)
+    }
+}
+
 /// Limits for one component, tighter than the runtime's [`Limits`]: what
 /// wasmCloud's `component_limits` (`max_memory_limit`, `max_execution_time`)
 /// ask for when a component is scaled. A value above the runtime's limit

@@ -179,9 +179,9 @@ impl RuntimeBuilder {
                 keyvalue: self.keyvalue,
                 guest_logs,
                 invocations: Arc::new(Semaphore::new(
-                    usize::try_from(self.limits.max_concurrent_invocations)
+                    usize::try_from(self.limits.admitted_invocations())
                         .unwrap_or(Semaphore::MAX_PERMITS)
-                        .clamp(1, Semaphore::MAX_PERMITS),
+                        .min(Semaphore::MAX_PERMITS),
                 )),
                 limits: self.limits,
                 _ticker: ticker,
@@ -222,8 +222,8 @@ struct Inner {
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
     /// The queue guest log lines go through, and its writer thread.
     guest_logs: GuestLogs,
-    /// One permit per invocation allowed to run at once
-    /// ([`Limits::max_concurrent_invocations`]).
+    /// One permit per invocation allowed to run at once: the smaller of
+    /// [`Limits::max_concurrent_invocations`] and the pool's instance slots.
     invocations: Arc<Semaphore>,
     _ticker: EpochTicker,
 }

@@ -1,5 +1,6 @@
 //! Settings of the built-in `wasmcloud+builtin://http-server` provider, read
-//! from its provider config (`routing_mode`, `default_address`), and the
+//! from its provider config (`routing_mode`, `default_address` and the
+//! client limits of [`ClientLimits`]), and the
 //! route one link asks for, read from the link's source config (`address`,
 //! `path` or `host`). Keys are case-insensitive, as upstream's are.
 
@@ -18,6 +19,46 @@ pub const DEFAULT_ADDRESS: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOC
 /// How long a listener whose route was removed keeps serving the requests
 /// already in flight before its connections are dropped.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one client may hold or send, so that no client, slow or abandoned,
+/// can exhaust the ingress. Each is a key of the provider config (in
+/// parentheses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientLimits {
+    /// Connections open at once across the ingress's listeners
+    /// (`max_connections`); past it, new connections wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// From accepting a connection to its first complete request head,
+    /// whatever the protocol, and from then on for each HTTP/1 request head
+    /// (`request_head_timeout_ms`); a connection that takes longer is
+    /// closed.
+    pub request_head_timeout: Duration,
+    /// Longest wait for the next piece of a request body
+    /// (`body_idle_timeout_ms`); the guest reading it then gets a timeout
+    /// error.
+    pub body_idle_timeout: Duration,
+    /// Largest request body (`max_request_body_bytes`): a larger declared
+    /// `Content-Length` is answered 413 before the component runs, and a
+    /// streamed body that grows past it ends with an error for the guest.
+    pub max_request_body_bytes: u64,
+    /// HTTP/2 pings an idle connection this often and closes it when a ping
+    /// goes unanswered as long (`http2_keep_alive_ms`).
+    pub http2_keep_alive: Duration,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            request_head_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            max_request_body_bytes: 100 << 20,
+            http2_keep_alive: Duration::from_secs(20),
+        }
+    }
+}
 
 /// How the ingress maps a request to a component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,6 +87,8 @@ pub struct IngressSettings {
     pub default_address: SocketAddr,
     /// How long a removed route's listener drains in-flight requests.
     pub drain_timeout: Duration,
+    /// What one client may hold or send.
+    pub client_limits: ClientLimits,
 }
 
 impl Default for IngressSettings {
@@ -54,19 +97,23 @@ impl Default for IngressSettings {
             routing_mode: RoutingMode::default(),
             default_address: DEFAULT_ADDRESS,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            client_limits: ClientLimits::default(),
         }
     }
 }
 
 impl IngressSettings {
     /// Reads `routing_mode` (`address`, `path` or `host`; default
-    /// `address`) and `default_address` (default [`DEFAULT_ADDRESS`]) from
-    /// the provider config. Other keys are ignored.
+    /// `address`), `default_address` (default [`DEFAULT_ADDRESS`]) and the
+    /// keys of [`ClientLimits`] from the provider config. Other keys are
+    /// ignored.
     ///
     /// # Errors
     ///
-    /// [`IngressError::InvalidRoutingMode`] for an unknown mode and
-    /// [`IngressError::InvalidAddress`] for an address that does not parse.
+    /// [`IngressError::InvalidRoutingMode`] for an unknown mode,
+    /// [`IngressError::InvalidAddress`] for an address that does not parse
+    /// and [`IngressError::InvalidNumber`] for a limit that is not a
+    /// positive whole number in range.
     pub fn from_provider_config<I, K, V>(config: I) -> Result<Self, IngressError>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -80,10 +127,56 @@ impl IngressSettings {
                 settings.routing_mode = parse_mode(value)?;
             } else if key.eq_ignore_ascii_case("default_address") {
                 settings.default_address = parse_address("default_address", value)?;
+            } else {
+                settings.client_limits.read(key, value)?;
             }
         }
         Ok(settings)
     }
+}
+
+impl ClientLimits {
+    /// Applies one provider-config key, if it is one of ours.
+    fn read(&mut self, key: &str, value: &str) -> Result<(), IngressError> {
+        const HOUR_MS: u64 = 3_600_000;
+        let key = key.to_ascii_lowercase();
+        match key.as_str() {
+            "max_connections" => {
+                let n = parse_number("max_connections", value, 1 << 20, 4096)?;
+                self.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            "request_head_timeout_ms" => {
+                let ms = parse_number("request_head_timeout_ms", value, HOUR_MS, 10_000)?;
+                self.request_head_timeout = Duration::from_millis(ms);
+            }
+            "body_idle_timeout_ms" => {
+                let ms = parse_number("body_idle_timeout_ms", value, HOUR_MS, 30_000)?;
+                self.body_idle_timeout = Duration::from_millis(ms);
+            }
+            "max_request_body_bytes" => {
+                self.max_request_body_bytes = parse_number("max_request_body_bytes", value, 1 << 40, 100 << 20)?;
+            }
+            "http2_keep_alive_ms" => {
+                let ms = parse_number("http2_keep_alive_ms", value, HOUR_MS, 20_000)?;
+                self.http2_keep_alive = Duration::from_millis(ms);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn parse_number(key: &'static str, value: &str, max: u64, example: u64) -> Result<u64, IngressError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| IngressError::InvalidNumber {
+            key,
+            value: value.to_string(),
+            max,
+            example,
+        })
 }
 
 fn parse_mode(value: &str) -> Result<RoutingMode, IngressError> {
@@ -214,6 +307,32 @@ mod tests {
         let settings = IngressSettings::from_provider_config(&config).unwrap();
         assert_eq!(settings.routing_mode, RoutingMode::Path);
         assert_eq!(settings.default_address.port(), 9000);
+    }
+
+    #[test]
+    fn client_limits_come_from_provider_config() {
+        let config = map(&[
+            ("MAX_CONNECTIONS", "8"),
+            ("request_head_timeout_ms", "250"),
+            ("body_idle_timeout_ms", "500"),
+            ("max_request_body_bytes", "1024"),
+            ("http2_keep_alive_ms", "1000"),
+        ]);
+        let limits = IngressSettings::from_provider_config(&config).unwrap().client_limits;
+        assert_eq!(limits.max_connections, 8);
+        assert_eq!(limits.request_head_timeout, Duration::from_millis(250));
+        assert_eq!(limits.body_idle_timeout, Duration::from_millis(500));
+        assert_eq!(limits.max_request_body_bytes, 1024);
+        assert_eq!(limits.http2_keep_alive, Duration::from_secs(1));
+        for (key, value) in [
+            ("max_connections", "0"),
+            ("body_idle_timeout_ms", "soon"),
+            ("max_connections", "-1"),
+        ] {
+            let err = IngressSettings::from_provider_config(&map(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+            assert!(err.to_string().contains("use e.g."), "{err}");
+        }
     }
 
     #[test]

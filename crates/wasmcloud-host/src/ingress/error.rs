@@ -19,6 +19,19 @@ pub enum IngressError {
         value: String,
     },
 
+    /// A config value that should be a positive whole number does not parse.
+    #[error("config `{key}` is `{value}`, not a whole number from 1 to {max}: use e.g. `{example}`")]
+    InvalidNumber {
+        /// The config key, e.g. `max_connections`.
+        key: &'static str,
+        /// The value found in the config.
+        value: String,
+        /// The largest value allowed.
+        max: u64,
+        /// A sensible value to show.
+        example: u64,
+    },
+
     /// A config value that should be a socket address does not parse.
     #[error("config `{key}` is `{value}`, not a socket address: use e.g. `127.0.0.1:8080`")]
     InvalidAddress {

@@ -3,9 +3,16 @@
 //! client speaks it) and stops gracefully: on a stop signal it closes the
 //! socket, lets connections finish the requests they have in flight until
 //! the deadline, then drops what is left.
+//!
+//! Clients are bounded by [`ClientLimits`]: a connection is accepted only
+//! with one of the ingress's connection slots, and one that has not sent a
+//! complete request head by the deadline is closed, whatever the protocol
+//! (the HTTP/1 header timeout alone does not cover protocol detection or the
+//! HTTP/2 handshake).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -13,10 +20,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use super::config::ClientLimits;
 use super::error::IngressError;
 use super::lookup::ComponentLookup;
 use super::routes::RouteSet;
@@ -25,8 +33,30 @@ use super::service::{self, Shared};
 /// Pending connections the kernel queues before `accept`.
 const BACKLOG: u32 = 1024;
 
-/// A client must send a request head within this time (slow-loris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The ingress's client limits and its connection slots, shared by all its
+/// listeners.
+#[derive(Debug)]
+pub(crate) struct Clients {
+    limits: ClientLimits,
+    slots: Arc<Semaphore>,
+}
+
+impl Clients {
+    pub(crate) fn new(limits: ClientLimits) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS))),
+            limits,
+        }
+    }
+
+    /// A connection slot, once one is free.
+    async fn slot(&self) -> OwnedSemaphorePermit {
+        Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore is never closed")
+    }
+}
 
 /// The stop signal: `None` while serving, then the drain deadline.
 type StopSignal = Option<Instant>;
@@ -47,6 +77,7 @@ impl Listener {
         address: SocketAddr,
         routes: RouteSet,
         lookup: Arc<dyn ComponentLookup>,
+        clients: Arc<Clients>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self, IngressError> {
         let _entered = runtime.enter();
@@ -60,9 +91,10 @@ impl Listener {
             routes: std::sync::RwLock::new(routes),
             lookup,
             local_host,
+            limits: clients.limits,
         });
         let (stop, stop_rx) = watch::channel(None);
-        let task = runtime.spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
+        let task = runtime.spawn(accept_loop(listener, Arc::clone(&shared), clients, stop_rx));
         tracing::info!(%local_addr, "http ingress listening");
         Ok(Self {
             local_addr,
@@ -103,32 +135,46 @@ fn bind_socket(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-fn connection_builder() -> auto::Builder<TokioExecutor> {
+fn connection_builder(limits: &ClientLimits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .keep_alive(true)
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.request_head_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.http2_keep_alive)
+        .keep_alive_timeout(limits.http2_keep_alive);
     builder
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<StopSignal>) {
-    let builder = Arc::new(connection_builder());
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    clients: Arc<Clients>,
+    mut stop: watch::Receiver<StopSignal>,
+) {
+    let builder = Arc::new(connection_builder(&clients.limits));
     let mut connections = JoinSet::new();
+    let mut slot = None;
     loop {
         tokio::select! {
             biased;
             // A value means stop; an error means the ingress was dropped.
             _ = stop.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => match accepted {
+            // Accept only with a free slot: past the cap, clients wait in the backlog.
+            free = clients.slot(), if slot.is_none() => slot = Some(free),
+            accepted = listener.accept(), if slot.is_some() => match accepted {
                 Ok((stream, _peer)) => {
                     connections.spawn(serve_connection(
                         Arc::clone(&builder),
                         stream,
                         Arc::clone(&shared),
                         stop.clone(),
+                        slot.take().expect("accepted with a slot"),
                     ));
                 }
                 Err(err) => {
@@ -163,18 +209,41 @@ async fn serve_connection(
     stream: TcpStream,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<StopSignal>,
+    // Held until the connection is gone.
+    _slot: OwnedSemaphorePermit,
 ) {
     // Small responses must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| service::serve(Arc::clone(&shared), request));
+    let head_timeout = shared.limits.request_head_timeout;
+    // Set when hyper hands over the first request: its head is complete.
+    let requested = Arc::new(AtomicBool::new(false));
+    let service = {
+        let requested = Arc::clone(&requested);
+        service_fn(move |request| {
+            requested.store(true, Ordering::Relaxed);
+            service::serve(Arc::clone(&shared), request)
+        })
+    };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = stop.changed() => {
-            // Finish the request in flight (if any), then close.
-            connection.as_mut().graceful_shutdown();
-            connection.as_mut().await
+    let first_head = tokio::time::sleep(head_timeout);
+    tokio::pin!(first_head);
+    let mut awaiting_first = true;
+    let result = loop {
+        tokio::select! {
+            result = connection.as_mut() => break result,
+            () = &mut first_head, if awaiting_first => {
+                if !requested.load(Ordering::Relaxed) {
+                    tracing::debug!(?head_timeout, "http ingress closes a connection without a request head");
+                    return;
+                }
+                awaiting_first = false;
+            }
+            _ = stop.changed() => {
+                // Finish the request in flight (if any), then close.
+                connection.as_mut().graceful_shutdown();
+                break connection.as_mut().await;
+            }
         }
     };
     if let Err(err) = result {

@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod config;
 mod error;
 mod listener;
@@ -52,12 +53,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 use wasmcloud_runtime::ComponentId;
 
-pub use config::{DEFAULT_ADDRESS, DEFAULT_DRAIN_TIMEOUT, IngressSettings, RoutingMode};
+pub use config::{ClientLimits, DEFAULT_ADDRESS, DEFAULT_DRAIN_TIMEOUT, IngressSettings, RoutingMode};
 pub use error::IngressError;
 pub use lookup::ComponentLookup;
 
 use config::RouteSpec;
-use listener::Listener;
+use listener::{Clients, Listener};
 use routes::RouteSet;
 
 /// Identifies a route: the link's target component and the link name.
@@ -88,6 +89,8 @@ impl RouteKey {
 pub struct HttpIngress {
     settings: IngressSettings,
     lookup: Arc<dyn ComponentLookup>,
+    /// Connection slots and limits, shared by every listener.
+    clients: Arc<Clients>,
     runtime: tokio::runtime::Handle,
     state: Mutex<State>,
 }
@@ -129,24 +132,28 @@ impl HttpIngress {
     pub fn new(settings: IngressSettings, lookup: impl ComponentLookup) -> Result<Self, IngressError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| IngressError::NoRuntime)?;
         let lookup: Arc<dyn ComponentLookup> = Arc::new(lookup);
+        let clients = Arc::new(Clients::new(settings.client_limits));
         let shared_listener = match settings.routing_mode {
             RoutingMode::Address => None,
             RoutingMode::Path => Some(Listener::bind(
                 settings.default_address,
                 RouteSet::Paths(Vec::new()),
                 Arc::clone(&lookup),
+                Arc::clone(&clients),
                 &runtime,
             )?),
             RoutingMode::Host => Some(Listener::bind(
                 settings.default_address,
                 RouteSet::Hosts(Vec::new()),
                 Arc::clone(&lookup),
+                Arc::clone(&clients),
                 &runtime,
             )?),
         };
         Ok(Self {
             settings,
             lookup,
+            clients,
             runtime,
             state: Mutex::new(State {
                 shared_listener,
@@ -213,6 +220,7 @@ impl HttpIngress {
                     *address,
                     RouteSet::Single(key.component_id.clone()),
                     Arc::clone(&self.lookup),
+                    Arc::clone(&self.clients),
                     &self.runtime,
                 )?;
                 let local_addr = listener.local_addr();

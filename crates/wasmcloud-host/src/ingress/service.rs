@@ -15,6 +15,8 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use wasmcloud_runtime::{ComponentId, ErrorKind, ResponseBody};
 
+use super::body::BoundedBody;
+use super::config::ClientLimits;
 use super::lookup::ComponentLookup;
 use super::routes::RouteSet;
 
@@ -27,6 +29,8 @@ pub(crate) struct Shared {
     /// The listener's own address as a `Host` value, for the rare request
     /// that names no host (HTTP/1.0): `wasi:http` requires an authority.
     pub(crate) local_host: HeaderValue,
+    /// What one client may send.
+    pub(crate) limits: ClientLimits,
 }
 
 impl std::fmt::Debug for Shared {
@@ -66,7 +70,16 @@ pub(crate) async fn serve(
         Some((id, Some(component))) => (id, component),
     };
     fill_authority(&mut request, &shared.local_host);
-    match component.handle_hyper(request).await {
+    let limit = shared.limits.max_request_body_bytes;
+    if declared_length(&request).is_some_and(|length| length > limit) {
+        return Ok(text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than this ingress accepts ({limit} bytes)\n"),
+        ));
+    }
+    let idle = shared.limits.body_idle_timeout;
+    let request = request.map(|body| BoundedBody::new(body, limit, idle));
+    match component.handle_http(request).await {
         Ok(response) => Ok(response),
         // The host stopped the component while the request waited for an instance.
         Err(err) if *err.kind() == ErrorKind::Stopped => Ok(not_running(&component_id)),
@@ -84,6 +97,18 @@ pub(crate) async fn serve(
             Ok(text(status, format!("{err}\n")))
         }
     }
+}
+
+/// The body length a request declares with `Content-Length`, if any.
+fn declared_length<B>(request: &Request<B>) -> Option<u64> {
+    request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Gives the request an authority `wasi:http` can use: a URI authority,

@@ -410,3 +410,121 @@ async fn removing_a_route_closes_its_listener() {
     }
     assert!(ingress.routes().is_empty());
 }
+
+/// Settings with client limits read from provider config, as an operator sets them.
+fn limited(pairs: &[(&str, &str)]) -> IngressSettings {
+    IngressSettings::from_provider_config(&config(pairs)).unwrap()
+}
+
+/// Reads until the server closes the connection; `None` if it stays open past `bound`.
+async fn closed_within(stream: &mut TcpStream, bound: Duration) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    match tokio::time::timeout(bound, stream.read_to_end(&mut raw)).await {
+        Ok(_) => Some(raw),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_complete_request_head_is_closed() {
+    let running = Running::default().with("hello", guests::HELLO_HTTP);
+    let ingress = running.ingress(limited(&[("request_head_timeout_ms", "300")]));
+    let addr = route(&ingress, "hello");
+    // Silent, half a head, and an HTTP/2 preface with no SETTINGS: each is closed
+    // at the deadline, whatever protocol it was heading for.
+    for sent in ["", "GET / HTTP/1.1\r\nHost: x\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(sent.as_bytes()).await.unwrap();
+        assert!(
+            closed_within(&mut stream, Duration::from_secs(5)).await.is_some(),
+            "a connection that sent {sent:?} was still open after 5 s"
+        );
+    }
+    let reply = get(addr, "/after").await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "hello from /after\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let running = Running::default().with("hello", guests::HELLO_HTTP);
+    let ingress = running.ingress(limited(&[("max_connections", "2")]));
+    let addr = route(&ingress, "hello");
+    // Two keep-alive connections hold both slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /held HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0_u8; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        held.push(stream);
+    }
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    third
+        .write_all(b"GET /third HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_millis(500)).await.is_none(),
+        "a third connection was served while two held every slot"
+    );
+    drop(held.pop());
+    let raw = closed_within(&mut third, Duration::from_secs(10))
+        .await
+        .expect("served once a slot was free");
+    let reply = parse(&raw);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "hello from /third\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bodies_are_bounded_in_size_and_time() {
+    let running = Running::default().with("echo", guests::HTTP_ECHO);
+    let ingress = running.ingress(limited(&[
+        ("max_request_body_bytes", "16"),
+        ("body_idle_timeout_ms", "300"),
+    ]));
+    let addr = route(&ingress, "echo");
+    let big = "x".repeat(100);
+
+    // Declared too large: 413 before the component runs.
+    let reply = send(
+        addr,
+        &format!("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{big}"),
+    )
+    .await;
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert!(reply.body.contains("16 bytes"), "{reply:?}");
+
+    // Streamed past the limit: the guest's read fails there; it never sees the rest.
+    let reply = send(
+        addr,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             a\r\n{}\r\n64\r\n{big}\r\n0\r\n\r\n",
+            &big[..10]
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.body.starts_with(&format!("echo:{}", &big[..10])), "{reply:?}");
+    assert!(
+        reply.body.len() <= "echo:".len() + 16,
+        "the guest read past the limit: {reply:?}"
+    );
+
+    // A body that stalls: the guest's read times out and the response ends, long before
+    // the 2 s execution deadline would have stopped the guest.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc")
+        .await
+        .unwrap();
+    let raw = closed_within(&mut stream, Duration::from_millis(1500))
+        .await
+        .expect("the stalled request ended at the body idle timeout");
+    let reply = parse(&raw);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "echo:abc"), "{reply:?}");
+}

@@ -60,6 +60,35 @@ async fn looping_guest_does_not_block_others() {
     assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded);
 }
 
+// More invocations than instance slots: the ones past the pool wait for a
+// slot rather than failing to instantiate, however many invocations the
+// runtime would otherwise admit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_past_the_pool_wait_for_a_slot() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_components: 2,
+            max_concurrent_invocations: 1000,
+            max_execution_time: Duration::from_millis(500),
+            ..test_limits()
+        })
+        .cache_dir(shared_cache_dir())
+        .build()
+        .unwrap();
+    let sleeper = runtime.load("sleeper", &guest(HTTP_LOOP)).unwrap();
+    // Each one parks in the host until the deadline, holding its slot.
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let sleeper = sleeper.clone();
+            tokio::spawn(async move { sleeper.handle_http(get("/sleep")).await })
+        })
+        .collect();
+    for call in calls {
+        let err = call.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded, "{err:?}");
+    }
+}
+
 #[tokio::test]
 async fn memory_hog_fails_alone() {
     let runtime = runtime();
