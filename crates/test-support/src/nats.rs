@@ -22,6 +22,8 @@ const READY_DEADLINE: Duration = Duration::from_secs(20);
 pub struct NatsServer {
     child: Child,
     port: u16,
+    /// What it was started with, to start it again on the same port.
+    args: Vec<String>,
     domain: Option<String>,
     // Held for its `Drop`: the store and the log live here until the server is gone.
     dir: tempfile::TempDir,
@@ -88,28 +90,25 @@ impl NatsServerBuilder {
         let needs_config =
             self.domain.is_some() || !self.nkey_users.is_empty() || !self.users.is_empty() || self.tls.is_some();
 
-        let spawned = process::spawn_on_free_port(
-            "nats-server",
-            &log,
-            READY_DEADLINE,
-            |port| {
-                let mut args: Vec<String> = vec!["-a".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
-                if needs_config {
-                    // The domain, users and TLS have no command-line flags
-                    // (or none that cover nkeys), so they go in a config file.
-                    write_config(&config, &store, &self);
-                    args.extend(["-c".into(), config.display().to_string()]);
-                } else {
-                    args.extend(["-js".into(), "-sd".into(), store.display().to_string()]);
-                }
-                args
-            },
-            is_ready,
-        );
+        let arguments = |port: u16| {
+            let mut args: Vec<String> = vec!["-a".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+            if needs_config {
+                // The domain, users and TLS have no command-line flags
+                // (or none that cover nkeys), so they go in a config file.
+                write_config(&config, &store, &self);
+                args.extend(["-c".into(), config.display().to_string()]);
+            } else {
+                args.extend(["-js".into(), "-sd".into(), store.display().to_string()]);
+            }
+            args
+        };
+        let spawned = process::spawn_on_free_port("nats-server", &log, READY_DEADLINE, &arguments, is_ready);
         let Spawned { child, port } = spawned;
+        let args = arguments(port);
         NatsServer {
             child,
             port,
+            args,
             domain: self.domain,
             dir,
         }
@@ -149,6 +148,24 @@ impl NatsServer {
     /// The JetStream store directory (deleted on drop).
     pub fn store_dir(&self) -> PathBuf {
         self.dir.path().join("jetstream")
+    }
+
+    /// Kills the server, as a crash or an outage would; [`NatsServer::restart`]
+    /// brings it back.
+    pub fn kill(&mut self) {
+        process::stop(&mut self.child);
+    }
+
+    /// Starts the server again on the same port with the same JetStream
+    /// store (killing it first if it runs), and waits until it is ready.
+    ///
+    /// # Panics
+    ///
+    /// When it does not become ready, or another process took its port.
+    pub fn restart(&mut self) {
+        process::stop(&mut self.child);
+        let log = self.dir.path().join("nats-server.log");
+        self.child = process::respawn("nats-server", &log, READY_DEADLINE, self.port, &self.args, is_ready);
     }
 
     /// The server's log so far, for failure messages.

@@ -53,38 +53,72 @@ pub(crate) fn spawn_on_free_port(
 ) -> Spawned {
     for _ in 0..PORT_ATTEMPTS {
         let port = free_port();
-        let out = std::fs::File::create(log).expect("creating a server log file");
-        let err = out.try_clone().expect("cloning the log file handle");
-        let mut child = Command::new(binary)
-            .args(args(port))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning `{binary}`: {e}"));
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().expect("polling the server process") {
-                let text = read_log(log);
-                if text.to_lowercase().contains("address already in use") {
-                    break; // lost the port race: try another port
-                }
-                panic!("`{binary}` exited with {status} before it was ready; its log:\n{text}");
-            }
-            if ready(port) {
-                return Spawned { child, port };
-            }
-            if started.elapsed() > deadline {
-                stop(&mut child);
-                panic!(
-                    "`{binary}` was not ready on port {port} after {deadline:?}; its log:\n{}",
-                    read_log(log)
-                );
-            }
-            std::thread::sleep(POLL_INTERVAL);
+        if let Some(child) = spawn_on_port(binary, log, deadline, port, &args(port), &ready) {
+            return Spawned { child, port };
         }
     }
     panic!("`{binary}` could not bind a free port in {PORT_ATTEMPTS} attempts")
+}
+
+/// Starts `binary` again on the port it had, e.g. after [`stop`].
+///
+/// Panics (with the server's log) if it exits or is not ready by `deadline`,
+/// including when another process took the port meanwhile.
+pub(crate) fn respawn(
+    binary: &str,
+    log: &Path,
+    deadline: Duration,
+    port: u16,
+    args: &[String],
+    ready: impl Fn(u16) -> bool,
+) -> Child {
+    spawn_on_port(binary, log, deadline, port, args, &ready).unwrap_or_else(|| {
+        panic!(
+            "`{binary}` could not bind port {port} again: it was taken; its log:\n{}",
+            read_log(log)
+        )
+    })
+}
+
+/// Spawns `binary` and polls until `ready(port)`; `None` when the port was taken.
+fn spawn_on_port(
+    binary: &str,
+    log: &Path,
+    deadline: Duration,
+    port: u16,
+    args: &[String],
+    ready: &impl Fn(u16) -> bool,
+) -> Option<Child> {
+    let out = std::fs::File::create(log).expect("creating a server log file");
+    let err = out.try_clone().expect("cloning the log file handle");
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning `{binary}`: {e}"));
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("polling the server process") {
+            let text = read_log(log);
+            if text.to_lowercase().contains("address already in use") {
+                return None;
+            }
+            panic!("`{binary}` exited with {status} before it was ready; its log:\n{text}");
+        }
+        if ready(port) {
+            return Some(child);
+        }
+        if started.elapsed() > deadline {
+            stop(&mut child);
+            panic!(
+                "`{binary}` was not ready on port {port} after {deadline:?}; its log:\n{}",
+                read_log(log)
+            );
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
 }
 
 /// Connects to `127.0.0.1:port`, optionally sends `request`, and returns the

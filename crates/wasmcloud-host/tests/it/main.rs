@@ -8,6 +8,7 @@ mod compile_cache;
 mod config_store;
 mod ctl_components;
 mod ctl_host;
+mod faults;
 mod file_refs;
 mod http_e2e;
 mod ingress;
