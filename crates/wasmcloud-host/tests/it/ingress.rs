@@ -528,3 +528,46 @@ async fn request_bodies_are_bounded_in_size_and_time() {
     let reply = parse(&raw);
     assert_eq!((reply.status, reply.body.as_str()), (200, "echo:abc"), "{reply:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_requests_hold_their_instance_until_the_guest_ends_then_give_it_back() {
+    let running = Running::default()
+        .with("sleep", guests::HTTP_LOOP)
+        .with("hello", guests::HELLO_HTTP);
+    let permits = Arc::new(Semaphore::new(2));
+    running.0.read().unwrap()["sleep"].set_instance_permits(Some(Arc::clone(&permits)));
+    let ingress = running.ingress(IngressSettings::default());
+    let sleep = route(&ingress, "sleep");
+    let hello = route(&ingress, "hello");
+
+    // Clients that send a request and go away, again and again.
+    for _ in 0..10 {
+        let mut stream = TcpStream::connect(sleep).await.unwrap();
+        stream
+            .write_all(b"GET /sleep HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        drop(stream);
+    }
+    // The guests they started still run, each holding its instance...
+    let held = tokio::time::timeout(Duration::from_secs(10), async {
+        while permits.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(held.is_ok(), "abandoned requests never took the instances");
+    // ...while every other component keeps serving.
+    assert_eq!(get(hello, "/meanwhile").await.body, "hello from /meanwhile\n");
+    // At the deadline the guests end and the capacity is back.
+    let returned = tokio::time::timeout(Duration::from_secs(20), async {
+        while permits.available_permits() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(returned.is_ok(), "the instances never came back");
+    let reply = get(sleep, "/").await;
+    assert_eq!(reply.status, 500, "{reply:?}");
+    assert!(reply.body.contains("deadline"), "{reply:?}");
+}
