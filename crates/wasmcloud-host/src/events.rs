@@ -24,6 +24,11 @@ impl Events {
         }
     }
 
+    /// The host whose events these are.
+    pub(crate) fn host_id(&self) -> &HostId {
+        &self.host_id
+    }
+
     /// Publishes `event`; failures are logged, not returned.
     pub(crate) async fn publish(&self, event: LatticeEvent) {
         let name = event.name().to_owned();

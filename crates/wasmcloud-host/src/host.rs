@@ -160,12 +160,12 @@ impl Host {
         };
         let (data_watch, config_watch, subscribers) = tokio::try_join!(
             async {
-                watcher::load(&ctx, Bucket::Data)
+                watcher::load(&ctx.store, &ctx.state, Bucket::Data)
                     .await
                     .map_err(|e| bucket_error("LATTICEDATA", e))
             },
             async {
-                watcher::load(&ctx, Bucket::Config)
+                watcher::load(&ctx.store, &ctx.state, Bucket::Config)
                     .await
                     .map_err(|e| bucket_error("CONFIGDATA", e))
             },

@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 
 use crate::host::HostCtx;
 use crate::state::{Change, EntryRef, LatticeState};
-use crate::store::{self, StoreError};
+use crate::store::{self, LatticeStore, StoreError};
 
 /// Which bucket a watcher follows.
 #[derive(Debug, Clone, Copy)]
@@ -22,10 +22,10 @@ pub(crate) enum Bucket {
 }
 
 impl Bucket {
-    fn store(self, ctx: &HostCtx) -> &kv::Store {
+    fn store(self, store: &LatticeStore) -> &kv::Store {
         match self {
-            Self::Data => ctx.store.data_bucket(),
-            Self::Config => ctx.store.config_bucket(),
+            Self::Data => store.data_bucket(),
+            Self::Config => store.config_bucket(),
         }
     }
 
@@ -39,14 +39,14 @@ impl Bucket {
 
 /// Starts watching `bucket` and loads its current entries into the state.
 /// Returns the watch to hand to [`follow`].
-pub(crate) async fn load(ctx: &HostCtx, bucket: Bucket) -> Result<kv::Watch, StoreError> {
-    let store = bucket.store(ctx);
+pub(crate) async fn load(store: &LatticeStore, state: &LatticeState, bucket: Bucket) -> Result<kv::Watch, StoreError> {
+    let store = bucket.store(store);
     let watch = store
         .watch_all()
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     for entry in store::snapshot(store).await? {
-        bucket.apply(&ctx.state, &entry);
+        bucket.apply(state, &entry);
     }
     Ok(watch)
 }
@@ -71,7 +71,10 @@ pub(crate) async fn follow(ctx: Arc<HostCtx>, bucket: Bucket, mut watch: kv::Wat
             None => {
                 tracing::warn!(?bucket, "lattice bucket watch ended; resuming");
                 watch = loop {
-                    let resumed = bucket.store(&ctx).watch_all_from_revision(last_revision + 1).await;
+                    let resumed = bucket
+                        .store(&ctx.store)
+                        .watch_all_from_revision(last_revision + 1)
+                        .await;
                     match resumed {
                         Ok(watch) => break watch,
                         Err(e) => {

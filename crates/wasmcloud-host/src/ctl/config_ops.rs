@@ -8,8 +8,8 @@ use wasmcloud_control_interface::{
 };
 
 use super::{CtlError, decode, done};
-use crate::host::HostCtx;
-use crate::store::StoredClaims;
+use crate::events::Events;
+use crate::store::{LatticeStore, StoredClaims};
 
 fn check_name(name: &ConfigName) -> Result<(), CtlError> {
     if name.is_secret() {
@@ -19,11 +19,16 @@ fn check_name(name: &ConfigName) -> Result<(), CtlError> {
 }
 
 /// `config.put.{name}`: the payload must be a JSON object of strings.
-pub(super) async fn put(ctx: &HostCtx, name: &ConfigName, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) async fn put(
+    store: &LatticeStore,
+    events: &Events,
+    name: &ConfigName,
+    payload: &[u8],
+) -> Result<CtlResponse<()>, CtlError> {
     check_name(name)?;
     let values: ConfigValues = decode(payload, "put config")?;
-    ctx.store.put_config(name, &values).await?;
-    ctx.events
+    store.put_config(name, &values).await?;
+    events
         .publish(LatticeEvent::ConfigSet(ConfigChanged {
             config_name: name.clone(),
         }))
@@ -32,8 +37,8 @@ pub(super) async fn put(ctx: &HostCtx, name: &ConfigName, payload: &[u8]) -> Res
 }
 
 /// `config.get.{name}`.
-pub(super) async fn get(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<ConfigValues>, CtlError> {
-    Ok(match ctx.store.config(name).await? {
+pub(super) async fn get(store: &LatticeStore, name: &ConfigName) -> Result<CtlResponse<ConfigValues>, CtlError> {
+    Ok(match store.config(name).await? {
         Some(values) => CtlResponse::ok(values),
         None => CtlResponse {
             success: true,
@@ -44,9 +49,13 @@ pub(super) async fn get(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<
 }
 
 /// `config.del.{name}`.
-pub(super) async fn delete(ctx: &HostCtx, name: &ConfigName) -> Result<CtlResponse<()>, CtlError> {
-    ctx.store.delete_config(name).await?;
-    ctx.events
+pub(super) async fn delete(
+    store: &LatticeStore,
+    events: &Events,
+    name: &ConfigName,
+) -> Result<CtlResponse<()>, CtlError> {
+    store.delete_config(name).await?;
+    events
         .publish(LatticeEvent::ConfigDeleted(ConfigChanged {
             config_name: name.clone(),
         }))
@@ -55,8 +64,8 @@ pub(super) async fn delete(ctx: &HostCtx, name: &ConfigName) -> Result<CtlRespon
 }
 
 /// `claims.get`: every stored claims entry as a string map.
-pub(super) async fn claims(ctx: &HostCtx) -> Result<CtlResponse<Vec<ClaimsEntry>>, CtlError> {
-    let stored = ctx.store.all_claims().await?;
+pub(super) async fn claims(store: &LatticeStore) -> Result<CtlResponse<Vec<ClaimsEntry>>, CtlError> {
+    let stored = store.all_claims().await?;
     Ok(CtlResponse::ok(stored.into_iter().map(claims_entry).collect()))
 }
 

@@ -7,7 +7,9 @@ use wasmcloud_control_interface::{CtlResponse, Host, HostLabel, HostLabelIdentif
 
 use super::{CtlError, decode, done};
 use crate::config::DEFAULT_SHUTDOWN_TIMEOUT;
+use crate::events::Events;
 use crate::host::HostCtx;
+use crate::labels::Labels;
 
 /// The `host.ping` answer.
 pub(super) fn ping(ctx: &HostCtx) -> Host {
@@ -41,29 +43,32 @@ pub(super) fn stop(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, Ctl
 }
 
 /// `label.put`.
-pub(super) async fn put_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) async fn put_label(labels: &Labels, events: &Events, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let label: HostLabel = decode(payload, "put label")?;
-    let labels = ctx.labels.put(&label.key, &label.value)?;
-    ctx.events
-        .publish(LatticeEvent::LabelsChanged(LabelsChanged {
-            host_id: ctx.identity.host_id.clone(),
-            labels,
-        }))
-        .await;
+    let changed = labels.put(&label.key, &label.value)?;
+    announce(events, changed).await;
     Ok(done("successfully put label"))
 }
 
 /// `label.del`.
-pub(super) async fn delete_label(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) async fn delete_label(
+    labels: &Labels,
+    events: &Events,
+    payload: &[u8],
+) -> Result<CtlResponse<()>, CtlError> {
     let label: HostLabelIdentifier = decode(payload, "delete label")?;
-    let Some(labels) = ctx.labels.delete(&label.key)? else {
+    let Some(changed) = labels.delete(&label.key)? else {
         return Ok(done("successfully deleted label (no such label)"));
     };
-    ctx.events
+    announce(events, changed).await;
+    Ok(done("successfully deleted label"))
+}
+
+async fn announce(events: &Events, labels: std::collections::BTreeMap<String, String>) {
+    events
         .publish(LatticeEvent::LabelsChanged(LabelsChanged {
-            host_id: ctx.identity.host_id.clone(),
+            host_id: events.host_id().clone(),
             labels,
         }))
         .await;
-    Ok(done("successfully deleted label"))
 }

@@ -6,8 +6,9 @@ use wasmcloud_control_interface::events::data::{LinkdefDeleted, LinkdefSetFailed
 use wasmcloud_control_interface::{CtlResponse, DeleteInterfaceLinkDefinitionRequest, LatticeEvent, Link};
 
 use super::{CtlError, decode, done};
+use crate::events::Events;
 use crate::host::HostCtx;
-use crate::store::StoreError;
+use crate::store::{LatticeStore, StoreError};
 
 /// Whether two links have the same identity: source, namespace, package and
 /// name.
@@ -36,7 +37,7 @@ pub(crate) fn merge_link(links: &mut Vec<Link>, link: &Link) -> Result<(), Strin
 }
 
 /// Checks a link before it is stored.
-async fn validate(ctx: &HostCtx, link: &Link) -> Result<(), String> {
+async fn validate(store: &LatticeStore, link: &Link) -> Result<(), String> {
     let token_ok = wasmcloud_control_interface::subject::is_valid_token;
     if !token_ok(link.source_id.as_str()) || !token_ok(link.target.as_str()) {
         return Err("link source_id and target must be non-empty ids without `.`, `*`, `>` or spaces".to_owned());
@@ -50,7 +51,7 @@ async fn validate(ctx: &HostCtx, link: &Link) -> Result<(), String> {
                 "link refers to secret {name}, but this host does not support secrets yet: pass plain config names"
             ));
         }
-        match ctx.store.config(name).await {
+        match store.config(name).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return Err(format!(
@@ -64,11 +65,10 @@ async fn validate(ctx: &HostCtx, link: &Link) -> Result<(), String> {
 }
 
 /// `link.put`.
-pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) async fn put(store: &LatticeStore, events: &Events, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
     let link: Link = decode(payload, "put link")?;
-    let stored = match validate(ctx, &link).await {
-        Ok(()) => ctx
-            .store
+    let stored = match validate(store, &link).await {
+        Ok(()) => store
             .update_spec(&link.source_id, |spec| {
                 merge_link(&mut spec.links, &link).map_err(StoreError::Rejected)
             })
@@ -77,7 +77,7 @@ pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>
         Err(e) => Err(e),
     };
     if let Err(error) = stored {
-        ctx.events
+        events
             .publish(LatticeEvent::LinkdefSetFailed(LinkdefSetFailed {
                 link,
                 error: error.clone(),
@@ -85,7 +85,7 @@ pub(super) async fn put(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>
             .await;
         return Err(CtlError::InvalidLink(error));
     }
-    ctx.events.publish(LatticeEvent::LinkdefSet(link)).await;
+    events.publish(LatticeEvent::LinkdefSet(link)).await;
     Ok(done("successfully set link"))
 }
 
@@ -131,8 +131,8 @@ pub(super) async fn delete(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<
 }
 
 /// `link.get`: every link in the lattice, read from the bucket.
-pub(super) async fn get(ctx: &HostCtx) -> Result<CtlResponse<Vec<Link>>, CtlError> {
-    let specs = ctx.store.component_specs().await?;
+pub(super) async fn get(store: &LatticeStore) -> Result<CtlResponse<Vec<Link>>, CtlError> {
+    let specs = store.component_specs().await?;
     Ok(CtlResponse::ok(
         specs.into_iter().flat_map(|(_, spec)| spec.links).collect(),
     ))
