@@ -13,6 +13,7 @@ mod file_refs;
 mod http_e2e;
 mod ingress;
 mod links;
+mod messaging;
 mod nats_auth;
 mod provider_e2e;
 mod providers;
