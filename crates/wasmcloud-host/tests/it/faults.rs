@@ -6,33 +6,16 @@
 use std::time::Duration;
 
 use test_support::guests;
-use wasmcloud_control_interface::{ComponentId, ConfigName, LatticeEvent, ScaleComponentCommand};
+use wasmcloud_control_interface::ConfigName;
 
 use crate::http_e2e::{expose_over_http, get};
-use crate::support::{Lattice, WAIT, data, file_ref, wait_event};
+use crate::support::{Lattice, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_is_served_while_nats_restarts_and_nothing_is_lost() {
     let mut lattice = Lattice::start().await;
     let host = lattice.host(&[]).await;
-    let mut events = lattice.events().await;
-    lattice
-        .client
-        .scale_component(&ScaleComponentCommand {
-            component_ref: file_ref(guests::HELLO_HTTP),
-            component_id: ComponentId::new("hello"),
-            max_instances: 4,
-            host_id: host.id().clone(),
-            ..ScaleComponentCommand::default()
-        })
-        .await
-        .unwrap();
-    wait_event(&mut events, "component_scaled", |e| match data(e) {
-        LatticeEvent::ComponentScaled(s) if s.component_id == "hello" => Some(()),
-        _ => None,
-    })
-    .await;
-    drop(events);
+    lattice.scale(&host, "hello", guests::HELLO_HTTP, 4).await;
     let addr = expose_over_http(&lattice, &host, "hello").await;
     assert!(get(addr, "/before").await.starts_with("HTTP/1.1 200"));
 

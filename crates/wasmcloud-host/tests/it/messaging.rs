@@ -5,51 +5,19 @@
 use std::time::Duration;
 
 use test_support::{guests, providers};
-use wasmcloud_control_interface::{
-    ComponentId, ConfigName, ConfigValues, LatticeEvent, Link, ProviderId, ScaleComponentCommand, StartProviderCommand,
-};
+use wasmcloud_control_interface::{ComponentId, ConfigName, ConfigValues, Link};
 
-use crate::support::{Lattice, WAIT, data, file_ref, wait_event};
+use crate::support::{Lattice, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscribed_message_reaches_the_component_and_its_answer_comes_back() {
     let lattice = Lattice::start().await;
     let host = lattice.host(&[]).await;
     let client = &lattice.client;
-    let mut events = lattice.events().await;
-    client
-        .scale_component(&ScaleComponentCommand {
-            component_ref: file_ref(guests::MESSAGING_ECHO),
-            component_id: ComponentId::new("echo"),
-            max_instances: 4,
-            host_id: host.id().clone(),
-            ..ScaleComponentCommand::default()
-        })
-        .await
-        .unwrap();
-    wait_event(&mut events, "component_scaled", |e| match data(e) {
-        LatticeEvent::ComponentScaled(s) if s.component_id == "echo" => Some(()),
-        _ => None,
-    })
-    .await;
-    let binary = providers::binary(providers::MESSAGING_NATS);
-    client
-        .start_provider(&StartProviderCommand {
-            provider_id: ProviderId::new("messaging"),
-            provider_ref: file_ref(&binary.to_string_lossy()),
-            host_id: host.id().clone(),
-            ..StartProviderCommand::default()
-        })
-        .await
-        .unwrap();
-    wait_event(&mut events, "provider_started", |e| match data(e) {
-        LatticeEvent::ProviderStarted(p) if p.provider_id == "messaging" => Some(()),
-        LatticeEvent::ProviderStartFailed(p) if p.provider_id == "messaging" => {
-            panic!("the messaging provider failed to start: {}", p.error)
-        }
-        _ => None,
-    })
-    .await;
+    lattice.scale(&host, "echo", guests::MESSAGING_ECHO, 4).await;
+    lattice
+        .start_provider(&host, "messaging", providers::MESSAGING_NATS)
+        .await;
 
     let subscriptions = ConfigValues::from([("subscriptions".to_owned(), "test.echo".to_owned())]);
     client

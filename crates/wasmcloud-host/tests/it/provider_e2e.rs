@@ -9,33 +9,9 @@ use std::time::Duration;
 use redis::AsyncCommands as _;
 use test_support::redis::RedisServer;
 use test_support::{guests, providers};
-use wasmcloud_control_interface::{
-    ComponentId, ConfigName, ConfigValues, LatticeEvent, Link, ProviderId, ScaleComponentCommand, StartProviderCommand,
-};
-use wasmcloud_host::Host;
+use wasmcloud_control_interface::{ComponentId, ConfigName, ConfigValues, Link};
 
-use crate::support::{Lattice, WAIT, data, file_ref, wait_event};
-
-async fn start_provider(lattice: &Lattice, host: &Host, id: &str, binary: (&str, &str)) {
-    let mut events = lattice.events().await;
-    let path = providers::binary(binary);
-    lattice
-        .client
-        .start_provider(&StartProviderCommand {
-            provider_id: ProviderId::new(id),
-            provider_ref: file_ref(&path.to_string_lossy()),
-            host_id: host.id().clone(),
-            ..StartProviderCommand::default()
-        })
-        .await
-        .unwrap();
-    wait_event(&mut events, "provider_started", |e| match data(e) {
-        LatticeEvent::ProviderStarted(p) if p.provider_id == id => Some(()),
-        LatticeEvent::ProviderStartFailed(p) if p.provider_id == id => panic!("{id} failed to start: {}", p.error),
-        _ => None,
-    })
-    .await;
-}
+use crate::support::{Lattice, WAIT};
 
 fn free_address() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -73,24 +49,11 @@ async fn kvcounter_counts_in_redis_through_two_providers_on_two_hosts() {
     let (host_a, host_b) = tokio::join!(lattice.host(&[]), lattice.host(&[]));
     let client = &lattice.client;
 
-    let mut events = lattice.events().await;
-    client
-        .scale_component(&ScaleComponentCommand {
-            component_ref: file_ref(guests::HTTP_KVCOUNTER),
-            component_id: ComponentId::new("kvcounter"),
-            max_instances: 16,
-            host_id: host_a.id().clone(),
-            ..ScaleComponentCommand::default()
-        })
-        .await
-        .unwrap();
-    wait_event(&mut events, "component_scaled", |e| match data(e) {
-        LatticeEvent::ComponentScaled(s) if s.component_id == "kvcounter" => Some(()),
-        _ => None,
-    })
-    .await;
-    start_provider(&lattice, &host_a, "http", providers::HTTP_SERVER).await;
-    start_provider(&lattice, &host_b, "kv-redis", providers::KEYVALUE_REDIS).await;
+    lattice.scale(&host_a, "kvcounter", guests::HTTP_KVCOUNTER, 16).await;
+    lattice.start_provider(&host_a, "http", providers::HTTP_SERVER).await;
+    lattice
+        .start_provider(&host_b, "kv-redis", providers::KEYVALUE_REDIS)
+        .await;
 
     let addr = free_address();
     let listen = ConfigValues::from([("address".to_owned(), addr.to_string())]);

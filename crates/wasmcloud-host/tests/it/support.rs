@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use test_support::nats::NatsServer;
-use wasmcloud_control_interface::{Client, Event, EventStream, LatticeEvent};
+use wasmcloud_control_interface::{
+    Client, ComponentId, Event, EventStream, LatticeEvent, ProviderId, ScaleComponentCommand, StartProviderCommand,
+};
 use wasmcloud_host::{Host, HostConfig};
 
 /// How long any one wait may take before the test fails. Generous: the
@@ -49,6 +51,49 @@ impl Lattice {
 
     pub async fn events(&self) -> EventStream {
         self.client.events(None).await.expect("subscribing to events")
+    }
+
+    /// Scales `guest` (a path) to `max_instances` as `id` on `host` and waits for its
+    /// `component_scaled` event.
+    pub async fn scale(&self, host: &Host, id: &str, guest: &str, max_instances: u32) {
+        let mut events = self.events().await;
+        self.client
+            .scale_component(&ScaleComponentCommand {
+                component_ref: file_ref(guest),
+                component_id: ComponentId::new(id),
+                max_instances,
+                host_id: host.id().clone(),
+                ..ScaleComponentCommand::default()
+            })
+            .await
+            .expect("scale request answered");
+        wait_event(&mut events, "component_scaled", |e| match data(e) {
+            LatticeEvent::ComponentScaled(s) if s.component_id == id => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+
+    /// Starts a provider binary of this workspace as `id` on `host` and waits for its
+    /// `provider_started` event.
+    pub async fn start_provider(&self, host: &Host, id: &str, binary: (&str, &str)) {
+        let mut events = self.events().await;
+        let path = test_support::providers::binary(binary);
+        self.client
+            .start_provider(&StartProviderCommand {
+                provider_id: ProviderId::new(id),
+                provider_ref: file_ref(&path.to_string_lossy()),
+                host_id: host.id().clone(),
+                ..StartProviderCommand::default()
+            })
+            .await
+            .expect("provider start answered");
+        wait_event(&mut events, "provider_started", |e| match data(e) {
+            LatticeEvent::ProviderStarted(p) if p.provider_id == id => Some(()),
+            LatticeEvent::ProviderStartFailed(p) if p.provider_id == id => panic!("{id} failed to start: {}", p.error),
+            _ => None,
+        })
+        .await;
     }
 }
 
