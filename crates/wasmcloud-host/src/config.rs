@@ -76,6 +76,11 @@ pub struct HostConfig {
     /// When not empty, run only components issued by these account public
     /// keys (`A…`); unsigned components are refused too.
     pub allowed_issuers: Vec<String>,
+    /// The subject of a policy service asked before each component or
+    /// provider start; `None`: every start is permitted.
+    pub policy_topic: Option<String>,
+    /// How long the policy service may take to answer; no answer denies.
+    pub policy_timeout: Duration,
     /// How the host authenticates to NATS.
     pub nats_auth: NatsAuth,
     /// TLS towards NATS.
@@ -182,6 +187,8 @@ impl Default for HostConfig {
             require_signed: false,
             allow_legacy_claims: false,
             allowed_issuers: Vec::new(),
+            policy_topic: None,
+            policy_timeout: Duration::from_secs(1),
             nats_auth: NatsAuth::default(),
             nats_tls: NatsTls::default(),
             provider_health_interval: DEFAULT_PROVIDER_HEALTH_INTERVAL,

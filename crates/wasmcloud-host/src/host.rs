@@ -22,6 +22,7 @@ use crate::events::Events;
 use crate::http_server::{HttpRoute, HttpServers};
 use crate::keyvalue::LatticeKeyValue;
 use crate::labels::Labels;
+use crate::policy::Policy;
 use crate::providers::{ProviderFiles, Providers};
 use crate::rpc::LatticeLinks;
 use crate::shutdown::Shutdown;
@@ -57,7 +58,21 @@ pub(crate) struct HostCtx {
     /// Where provider executables are written and run from.
     pub(crate) provider_files: ProviderFiles,
     pub(crate) http: HttpServers,
+    /// The policy service asked before starts, if any.
+    pub(crate) policy: Policy,
     pub(crate) shutdown: Shutdown,
+}
+
+impl HostCtx {
+    /// Asks the policy service (if any) whether `start` may happen.
+    pub(crate) async fn permitted(&self, start: &crate::policy::Start<'_>) -> std::result::Result<(), String> {
+        let host = crate::policy::HostInfo {
+            public_key: self.identity.host_id.as_str(),
+            lattice: &self.config.lattice,
+            labels: self.labels.snapshot(),
+        };
+        self.policy.check(&host, start).await
+    }
 }
 
 /// A running host. Dropping it does not stop it: call [`Host::stop`], or
@@ -138,6 +153,7 @@ impl Host {
             subjects: CtlSubjects::with_topic_prefix(&config.ctl_topic_prefix, &config.lattice),
             events: Events::new(nats.clone(), &config.lattice, host_id.clone()),
             labels: Labels::new(&config.labels),
+            policy: Policy::new(nats.clone(), config.policy_topic.clone(), config.policy_timeout),
             nats,
             store,
             state,

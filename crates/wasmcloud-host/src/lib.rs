@@ -32,6 +32,7 @@ pub mod ingress;
 mod keyvalue;
 mod labels;
 mod names;
+mod policy;
 mod providers;
 mod reconcile;
 mod rpc;

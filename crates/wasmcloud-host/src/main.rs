@@ -99,6 +99,18 @@ struct Args {
         value_delimiter = ','
     )]
     allowed_issuers: Vec<String>,
+    /// Ask the policy service on this NATS subject before starting any component or provider;
+    /// no answer, or a denial, refuses the start
+    #[arg(long, env = "WASMCLOUD_POLICY_TOPIC", value_name = "SUBJECT")]
+    policy_topic: Option<String>,
+    /// How long the policy service may take to answer
+    #[arg(
+        long,
+        env = "WASMCLOUD_POLICY_TIMEOUT",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=60_000)
+    )]
+    policy_timeout_ms: u64,
     /// Accept claims of wascap revision < 3: they carry no module hash, so any binary can carry
     /// them
     #[arg(long, env = "WASMCLOUD_ALLOW_LEGACY_CLAIMS")]
@@ -232,6 +244,8 @@ impl Args {
         config.allow_file_load = self.allow_file_load;
         config.allowed_file_root = self.allowed_file_root;
         config.require_signed = self.require_signed;
+        config.policy_topic = self.policy_topic.clone();
+        config.policy_timeout = Duration::from_millis(self.policy_timeout_ms);
         config.allowed_issuers = self.allowed_issuers;
         config.allow_legacy_claims = self.allow_legacy_claims;
         config.limits.max_execution_time = Duration::from_millis(self.max_execution_time_ms);

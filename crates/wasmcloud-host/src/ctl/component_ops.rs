@@ -132,7 +132,17 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
                 .is_none_or(|c| cmd.allow_update && !cmd.component_ref.is_empty() && cmd.component_ref != c.image_ref);
             let (image_ref, component) = match (&current, update_ref) {
                 (Some(running), false) => (running.image_ref.clone(), running.component.clone()),
-                _ => match load(ctx, &id, &cmd.component_ref).await {
+                _ => match load(
+                    ctx,
+                    &id,
+                    &cmd.component_ref,
+                    Starting {
+                        max_instances,
+                        annotations: &annotations,
+                    },
+                )
+                .await
+                {
                     Ok(component) => (cmd.component_ref.clone(), component),
                     Err(error) => {
                         let failed = Outcome {
@@ -195,7 +205,11 @@ async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
         max_instances: current.max_instances,
         annotations,
     };
-    match load(ctx, &id, &cmd.new_component_ref).await {
+    let starting = Starting {
+        max_instances: outcome.max_instances,
+        annotations: &outcome.annotations,
+    };
+    match load(ctx, &id, &cmd.new_component_ref, starting).await {
         Ok(component) => {
             let running = RunningComponent {
                 image_ref: cmd.new_component_ref.clone(),
@@ -231,7 +245,12 @@ fn component_limits(limits: Option<&BTreeMap<String, String>>) -> (ComponentLimi
 }
 
 /// Fetches, verifies and compiles a component.
-async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcloud_runtime::Component, String> {
+async fn load(
+    ctx: &HostCtx,
+    id: &ComponentId,
+    reference: &str,
+    start: Starting<'_>,
+) -> Result<wasmcloud_runtime::Component, String> {
     let limits = ctx.runtime.limits();
     let max_components = usize::try_from(limits.max_components).unwrap_or(usize::MAX);
     if !ctx.components.contains(id.as_str()) && ctx.components.list().len() >= max_components {
@@ -253,10 +272,29 @@ async fn load(ctx: &HostCtx, id: &ComponentId, reference: &str) -> Result<wasmcl
     .map_err(|e| e.to_string())?;
     let runtime = ctx.runtime.clone();
     let runtime_id = id.to_string();
-    tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))
+    let component = tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))
         .await
         .map_err(|e| format!("loading the component failed unexpectedly: {e}"))?
-        .map_err(|e| crate::error::chain(&e))
+        .map_err(|e| crate::error::chain(&e))?;
+    let claims = component.claims().map(|token| {
+        let claims = &token.claims;
+        crate::policy::claims(&claims.subject, &claims.issuer, claims.issued_at, claims.expires)
+    });
+    ctx.permitted(&crate::policy::Start::Component {
+        id: id.as_str(),
+        image_ref: reference,
+        max_instances: start.max_instances,
+        annotations: start.annotations,
+        claims,
+    })
+    .await?;
+    Ok(component)
+}
+
+/// What a load is for, as the policy service is told it.
+struct Starting<'a> {
+    max_instances: u32,
+    annotations: &'a BTreeMap<String, String>,
 }
 
 /// Puts a loaded component in the table with its config, and records its

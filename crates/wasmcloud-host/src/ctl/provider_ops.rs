@@ -113,6 +113,14 @@ async fn start_builtin(
     cmd: &StartProviderCommand,
     builtin: Builtin,
 ) -> Result<Option<Token<CapabilityProvider>>, String> {
+    let annotations = cmd.annotations.clone().unwrap_or_default();
+    ctx.permitted(&crate::policy::Start::Provider {
+        id: cmd.provider_id.as_str(),
+        image_ref: &cmd.provider_ref,
+        annotations: &annotations,
+        claims: None,
+    })
+    .await?;
     let provider_config = crate::reconcile::resolve_config(ctx, &cmd.config).await;
     match builtin {
         Builtin::HttpServer => ctx
@@ -139,6 +147,17 @@ async fn start_process(
     cmd: &StartProviderCommand,
 ) -> Result<Option<Token<CapabilityProvider>>, String> {
     let (executable, claims) = executable(ctx, &cmd.provider_id, &cmd.provider_ref).await?;
+    let annotations = cmd.annotations.clone().unwrap_or_default();
+    ctx.permitted(&crate::policy::Start::Provider {
+        id: cmd.provider_id.as_str(),
+        image_ref: &cmd.provider_ref,
+        annotations: &annotations,
+        claims: claims.as_ref().map(|token| {
+            let claims = &token.claims;
+            crate::policy::claims(&claims.subject, &claims.issuer, claims.issued_at, claims.expires)
+        }),
+    })
+    .await?;
     let process = ProviderProcess::start(ctx, cmd.provider_id.clone(), executable, cmd.config.clone()).await?;
     ctx.providers.insert(
         cmd.provider_id.clone(),

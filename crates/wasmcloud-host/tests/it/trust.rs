@@ -104,3 +104,91 @@ async fn an_allowed_issuer_that_is_not_an_account_key_stops_the_start() {
     assert!(matches!(err.kind(), ErrorKind::InvalidConfig(_)), "{err:?}");
     assert!(err.to_string().contains("not an account public key"), "{err}");
 }
+
+/// A policy service on NATS, as an operator would run one: it permits the component
+/// `allowed` and denies everything else, and records what it was asked.
+fn policy_service(lattice: &Lattice, topic: &str) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
+    let (asked, requests) = tokio::sync::mpsc::unbounded_channel();
+    let nats = lattice.client.nats().clone();
+    let topic = topic.to_owned();
+    let (subscribed, ready) = std::sync::mpsc::channel();
+    tokio::spawn(async move {
+        use futures::StreamExt as _;
+        let mut requests = nats.subscribe(topic).await.unwrap();
+        nats.flush().await.unwrap();
+        subscribed.send(()).unwrap();
+        while let Some(message) = requests.next().await {
+            let request: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+            let permitted = request["request"]["componentId"] == "allowed";
+            let answer = serde_json::json!({
+                "requestId": request["requestId"],
+                "permitted": permitted,
+                "message": (!permitted).then_some("not on the list"),
+            });
+            nats.publish(message.reply.unwrap(), serde_json::to_vec(&answer).unwrap().into())
+                .await
+                .unwrap();
+            asked.send(request).unwrap();
+        }
+    });
+    ready.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_service_decides_what_starts() {
+    let lattice = Lattice::start().await;
+    let mut asked = policy_service(&lattice, "policy.decide");
+    let mut config = lattice.host_config(&[("zone", "eu")]);
+    config.policy_topic = Some("policy.decide".to_owned());
+    let host = Host::start(config).await.unwrap();
+    let hello = file_ref(guests::HELLO_HTTP);
+
+    scale(&lattice, &host, "allowed", &hello).await.unwrap();
+    let request = asked.recv().await.unwrap();
+    assert_eq!(request["kind"], "startComponent", "{request}");
+    assert_eq!(request["version"], "v1", "{request}");
+    assert_eq!(request["request"]["imageRef"], hello.as_str(), "{request}");
+    assert_eq!(request["request"]["maxInstances"], 1, "{request}");
+    assert_eq!(request["host"]["publicKey"], host.id().as_str(), "{request}");
+    assert_eq!(request["host"]["labels"]["zone"], "eu", "{request}");
+
+    let denied = scale(&lattice, &host, "denied", &hello).await.unwrap_err();
+    assert_eq!(
+        denied,
+        "Policy denied request to scale component `denied`: not on the list"
+    );
+
+    // A provider is asked about too.
+    let mut events = lattice.events().await;
+    lattice
+        .client
+        .start_provider(&wasmcloud_control_interface::StartProviderCommand {
+            provider_id: wasmcloud_control_interface::ProviderId::new("http-server"),
+            provider_ref: "wasmcloud+builtin://http-server".into(),
+            host_id: host.id().clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let failed = wait_event(&mut events, "provider_start_failed", |e| match data(e) {
+        LatticeEvent::ProviderStartFailed(f) => Some(f.error.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        failed,
+        "Policy denied request to start provider `http-server`: not on the list"
+    );
+
+    // A policy topic nobody answers denies: the host does not guess.
+    let mut silent = lattice.host_config(&[]);
+    silent.policy_topic = Some("policy.nobody".to_owned());
+    let silent = Host::start(silent).await.unwrap();
+    let refused = scale(&lattice, &silent, "allowed", &hello).await.unwrap_err();
+    assert!(
+        refused
+            .starts_with("Policy denied request to scale component `allowed`: the policy service on `policy.nobody`"),
+        "{refused}"
+    );
+}
