@@ -20,8 +20,9 @@ pub(crate) struct BoundedBody {
     remaining: u64,
     limit: u64,
     idle: Duration,
-    /// When the next frame is due.
-    deadline: Pin<Box<Sleep>>,
+    /// When the next frame is due; armed only while the body is waited on,
+    /// so a request whose body is already there costs no timer.
+    deadline: Option<Pin<Box<Sleep>>>,
     /// Set once an error has been reported: the body ends there.
     failed: bool,
 }
@@ -33,7 +34,7 @@ impl BoundedBody {
             remaining: limit,
             limit,
             idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            deadline: None,
             failed: false,
         }
     }
@@ -56,8 +57,7 @@ impl Body for BoundedBody {
                     return Poll::Ready(Some(Err(HttpErrorCode::HttpRequestBodySize(Some(this.limit)))));
                 }
                 this.remaining -= len;
-                let next = Instant::now() + this.idle;
-                this.deadline.as_mut().reset(next);
+                this.deadline = None;
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(error))) => {
@@ -65,7 +65,12 @@ impl Body for BoundedBody {
                 Poll::Ready(Some(Err(request_body_error(error))))
             }
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + this.idle)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     this.failed = true;
                     Poll::Ready(Some(Err(HttpErrorCode::ConnectionReadTimeout)))
