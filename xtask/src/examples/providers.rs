@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::serve::{DEADLINE, HostGuard, POLL, Wash, curl, free_port};
+use super::serve::{DEADLINE, HostGuard, POLL, Wash, curl, free_port, spawn_ready};
 use crate::cmd::{self, cmd};
 
 /// The two provider binaries, built with the workspace (debug, like the host the step runs).
@@ -49,49 +49,35 @@ impl Redis {
     fn start() -> Result<Self> {
         let port = free_port()?;
         let mut command = Command::new("redis-server");
-        command
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let line = cmd::display(&command);
-        eprintln!("$ {line}");
-        let child = command
-            .spawn()
-            .with_context(|| format!("could not start `{line}`: is redis-server installed and on PATH?"))?;
-        let mut redis = Self { child, port };
-        let start = Instant::now();
-        while redis.cli(&["ping"]).ok().as_deref() != Some("PONG") {
-            if let Some(status) = redis.child.try_wait()? {
-                bail!("`{line}` exited ({status}) before answering");
-            }
-            if start.elapsed() > DEADLINE {
-                bail!("`{line}` did not answer within {DEADLINE:?}");
-            }
-            std::thread::sleep(POLL);
-        }
-        Ok(redis)
+        command.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let child = spawn_ready(command, || Ok(cli(port, &["ping"]).ok().as_deref() == Some("PONG")))?;
+        Ok(Self { child, port })
     }
 
     /// `redis-cli -p <port> args…`, its answer trimmed.
     fn cli(&self, args: &[&str]) -> Result<String> {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .context("could not run redis-cli: install redis-tools")?;
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        cli(self.port, args)
     }
+}
+
+/// `redis-cli -p <port> args…`, its answer trimmed.
+fn cli(port: u16, args: &[&str]) -> Result<String> {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("could not run redis-cli: install redis-tools")?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 impl Drop for Redis {

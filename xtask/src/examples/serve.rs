@@ -211,29 +211,43 @@ impl Nats {
         command
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
             .args(["-m", &monitor.to_string(), "-sd"])
-            .arg(store)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let line = cmd::display(&command);
-        eprintln!("$ {line}");
-        let child = command
-            .spawn()
-            .with_context(|| format!("could not start `{line}`: is nats-server installed and on PATH?"))?;
-        let mut nats = Self { child, port };
-        let start = Instant::now();
-        loop {
-            if curl(&format!("http://127.0.0.1:{monitor}/healthz"))?.is_some_and(|(_, status)| status == 200) {
-                return Ok(nats);
+            .arg(store);
+        let healthz = format!("http://127.0.0.1:{monitor}/healthz");
+        let child = spawn_ready(command, || Ok(curl(&healthz)?.is_some_and(|(_, status)| status == 200)))?;
+        Ok(Self { child, port })
+    }
+}
+
+/// Starts a server and polls `ready` until it holds, within [`DEADLINE`]; the
+/// server is killed if it does not get there.
+pub(super) fn spawn_ready(mut command: Command, mut ready: impl FnMut() -> Result<bool>) -> Result<Child> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let line = cmd::display(&command);
+    eprintln!("$ {line}");
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start `{line}`: is {program} installed and on PATH?"))?;
+    let start = Instant::now();
+    loop {
+        match ready() {
+            Ok(true) => return Ok(child),
+            Ok(false) => {}
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(error);
             }
-            if let Some(status) = nats.child.try_wait()? {
-                bail!("`{line}` exited ({status}) before answering");
-            }
-            if start.elapsed() > DEADLINE {
-                bail!("`{line}` did not answer within {DEADLINE:?}");
-            }
-            std::thread::sleep(POLL);
         }
+        if let Some(status) = child.try_wait()? {
+            bail!("`{line}` exited ({status}) before answering");
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("`{line}` did not answer within {DEADLINE:?}");
+        }
+        std::thread::sleep(POLL);
     }
 }
 
