@@ -158,6 +158,31 @@ struct Args {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     max_components: u32,
+    /// Most lines a component may log (stdout, stderr and wasi:logging together) per second;
+    /// lines past it are dropped and counted. 0: no limit
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_LOG_LINES_PER_SECOND",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u32).range(0..=1_000_000)
+    )]
+    max_log_lines_per_second: u32,
+    /// Most host resources (streams, pollables, …) one instance may hold at once
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_RESOURCE_ENTRIES",
+        default_value_t = 4096,
+        value_parser = clap::value_parser!(u64).range(64..=1_000_000)
+    )]
+    max_resource_entries: u64,
+    /// Most elements of any one table of an instance
+    #[arg(
+        long,
+        env = "WASMCLOUD_MAX_TABLE_ELEMENTS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1024..=10_000_000)
+    )]
+    max_table_elements: u64,
     /// Seconds between heartbeats (1 to 86400)
     #[arg(
         long,
@@ -252,6 +277,9 @@ impl Args {
         config.limits.max_linear_memory = self.max_linear_memory_bytes;
         config.limits.max_component_size = usize::try_from(self.max_component_size_bytes).unwrap_or(usize::MAX);
         config.limits.max_components = self.max_components;
+        config.limits.max_log_lines_per_second = self.max_log_lines_per_second;
+        config.limits.max_resource_entries = usize::try_from(self.max_resource_entries).unwrap_or(usize::MAX);
+        config.limits.max_table_elements = usize::try_from(self.max_table_elements).unwrap_or(usize::MAX);
         config.heartbeat_interval = Duration::from_secs(self.heartbeat_interval_seconds);
         config.http_admin = self.http_admin;
         config.enable_component_auction = self.enable_component_auction;

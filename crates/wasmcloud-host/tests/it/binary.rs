@@ -170,6 +170,9 @@ fn numeric_flags_out_of_range_are_refused() {
         ("--max-linear-memory-bytes", "65535", "65536.."),
         ("--max-component-size-bytes", "1023", "1024.."),
         ("--max-components", "0", "1.."),
+        ("--max-log-lines-per-second", "1000001", "0..=1000000"),
+        ("--max-resource-entries", "63", "64..=1000000"),
+        ("--max-table-elements", "1023", "1024..=10000000"),
         ("--compile-cache-max-bytes", "1048575", "1048576.."),
     ];
     for (flag, value, range) in cases {
