@@ -66,6 +66,9 @@ pub(crate) struct HostCtx {
 impl HostCtx {
     /// Asks the policy service (if any) whether `start` may happen.
     pub(crate) async fn permitted(&self, start: &crate::policy::Start<'_>) -> std::result::Result<(), String> {
+        if !self.policy.is_active() {
+            return Ok(());
+        }
         let host = crate::policy::HostInfo {
             public_key: self.identity.host_id.as_str(),
             lattice: &self.config.lattice,

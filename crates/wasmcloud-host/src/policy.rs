@@ -31,14 +31,49 @@ pub(crate) enum Start<'a> {
         image_ref: &'a str,
         max_instances: u32,
         annotations: &'a BTreeMap<String, String>,
-        claims: Option<Value>,
+        claims: Option<Claims<'a>>,
     },
     Provider {
         id: &'a str,
         image_ref: &'a str,
         annotations: &'a BTreeMap<String, String>,
-        claims: Option<Value>,
+        claims: Option<Claims<'a>>,
     },
+}
+
+/// The claims of what is to be started, as the policy request carries them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claims<'a> {
+    public_key: &'a str,
+    issuer: &'a str,
+    issued_at: u64,
+    expires_at: Option<u64>,
+}
+
+impl<'a, T> From<&'a wascap::jwt::Claims<T>> for Claims<'a> {
+    fn from(claims: &'a wascap::jwt::Claims<T>) -> Self {
+        Self {
+            public_key: &claims.subject,
+            issuer: &claims.issuer,
+            issued_at: claims.issued_at,
+            expires_at: claims.expires,
+        }
+    }
+}
+
+impl Claims<'_> {
+    fn to_json(self) -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        json!({
+            "publicKey": self.public_key,
+            "issuer": self.issuer,
+            "issuedAt": self.issued_at.to_string(),
+            "expiresAt": self.expires_at,
+            "expired": self.expires_at.is_some_and(|at| at <= now),
+        })
+    }
 }
 
 /// The host as the policy request describes it.
@@ -65,6 +100,11 @@ impl Policy {
             timeout,
             decided: Mutex::default(),
         }
+    }
+
+    /// Whether a policy service is asked at all.
+    pub(crate) fn is_active(&self) -> bool {
+        self.topic.is_some()
     }
 
     /// Asks whether `start` may happen; `Err` says why not, in the words an
@@ -140,7 +180,7 @@ impl Start<'_> {
                     "imageRef": image_ref,
                     "maxInstances": max_instances,
                     "annotations": annotations,
-                    "claims": claims,
+                    "claims": claims.map(Claims::to_json),
                 }),
                 format!("scale component `{id}`"),
             ),
@@ -155,24 +195,10 @@ impl Start<'_> {
                     "providerId": id,
                     "imageRef": image_ref,
                     "annotations": annotations,
-                    "claims": claims,
+                    "claims": claims.map(Claims::to_json),
                 }),
                 format!("start provider `{id}`"),
             ),
         }
     }
-}
-
-/// Claims as the policy request carries them.
-pub(crate) fn claims(public_key: &str, issuer: &str, issued_at: u64, expires_at: Option<u64>) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    json!({
-        "publicKey": public_key,
-        "issuer": issuer,
-        "issuedAt": issued_at.to_string(),
-        "expiresAt": expires_at,
-        "expired": expires_at.is_some_and(|at| at <= now),
-    })
 }

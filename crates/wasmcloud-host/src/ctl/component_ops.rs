@@ -276,16 +276,12 @@ async fn load(
         .await
         .map_err(|e| format!("loading the component failed unexpectedly: {e}"))?
         .map_err(|e| crate::error::chain(&e))?;
-    let claims = component.claims().map(|token| {
-        let claims = &token.claims;
-        crate::policy::claims(&claims.subject, &claims.issuer, claims.issued_at, claims.expires)
-    });
     ctx.permitted(&crate::policy::Start::Component {
         id: id.as_str(),
         image_ref: reference,
         max_instances: start.max_instances,
         annotations: start.annotations,
-        claims,
+        claims: component.claims().map(|token| (&token.claims).into()),
     })
     .await?;
     Ok(component)

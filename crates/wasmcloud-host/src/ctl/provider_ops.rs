@@ -152,10 +152,7 @@ async fn start_process(
         id: cmd.provider_id.as_str(),
         image_ref: &cmd.provider_ref,
         annotations: &annotations,
-        claims: claims.as_ref().map(|token| {
-            let claims = &token.claims;
-            crate::policy::claims(&claims.subject, &claims.issuer, claims.issued_at, claims.expires)
-        }),
+        claims: claims.as_ref().map(|token| (&token.claims).into()),
     })
     .await?;
     let process = ProviderProcess::start(ctx, cmd.provider_id.clone(), executable, cmd.config.clone()).await?;
