@@ -47,6 +47,7 @@ fn main() {
 
     let artifacts = target_dir.join(TARGET).join("release");
     let mut generated = String::new();
+    let mut embedded = String::new();
     for name in guest_names(&guests) {
         let file = format!("{}.wasm", name.replace('-', "_"));
         let path = artifacts.join(&file);
@@ -58,7 +59,18 @@ fn main() {
             path.display().to_string()
         )
         .expect("writing to a String cannot fail");
+        writeln!(
+            embedded,
+            "    /// `guests/{name}` compiled for {TARGET}, in the binary.\n    pub const {konst}: &[u8] = include_bytes!({:?});",
+            path.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
     }
+    writeln!(
+        generated,
+        "/// The same components as bytes, for tools that run where the build directory is not.\npub mod embedded {{\n{embedded}}}"
+    )
+    .expect("writing to a String cannot fail");
     fs::write(out_dir.join("guests.rs"), generated).expect("OUT_DIR is writable");
 }
 

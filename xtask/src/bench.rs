@@ -7,6 +7,11 @@
 //!   keyvalue-redis provider, both hops over NATS) against the all-built-in
 //!   path (built-in HTTP server and key-value store) at concurrency 16 and 64.
 //!
+//! - with `--baseline REV`: the host built from this tree against the host
+//!   built from git revision REV, hello at concurrency 1, 16 and 64, both
+//!   deployed at once and measured in turn — how a change moved the HTTP
+//!   path, in one run.
+//!
 //! Load comes from `wrk`. xtask spawns and measures; everything that speaks
 //! a protocol (deploying through the control interface, waiting for a first
 //! answer) is `lattice-bench` of `crates/wasmcloud-bench`, on the
@@ -19,7 +24,7 @@
 //!   the target directory on first use (`cargo install wasmtime-cli`).
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 
 use crate::cmd::{self, on_path};
+use crate::servers::free_port;
 
 /// Concurrency levels measured, as the issue asks.
 const CONCURRENCY: [u32; 3] = [1, 16, 64];
@@ -78,10 +84,13 @@ struct Report {
     idle_rss: Vec<(String, u64)>,
 }
 
-pub(crate) fn run(options: Options) -> Result<()> {
+pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     let root = cmd::project_root();
     let target = target_dir(&root);
     let wrk = ensure_wrk()?;
+    if baseline.is_some() && options.no_host {
+        bail!("--baseline compares two hosts, and --no-host leaves the hosts out: drop one of them");
+    }
     let version = wasmtime_version(&root)?;
     // The longest step: start it first, it builds while the rest is built.
     let mut wasmtime_install = start_wasmtime_install(&target, &version)?;
@@ -142,7 +151,7 @@ pub(crate) fn run(options: Options) -> Result<()> {
     )?);
     let mut kvcounter = Vec::new();
     if !options.no_host {
-        let host = release.join("wasmcloud");
+        let host = host_of(&release);
         let mut hello = bench.lattice("host", "hello", &host, &release)?;
         measure(
             &hello.server,
@@ -154,10 +163,114 @@ pub(crate) fn run(options: Options) -> Result<()> {
         reports.push(hello.report);
         kvcounter = compare_kvcounter(&bench, &host, &release, options)?;
     }
+    let versus = match baseline {
+        Some(rev) => {
+            let (name, old_host) = build_baseline(&root, &target, rev)?;
+            compare_hosts(&bench, &host_of(&release), (&name, &old_host), &release, options)?
+        }
+        None => Vec::new(),
+    };
     reports.push(bench_wasmtime(&bench, &wasmtime, &wasm, options)?);
     print_reports(&reports, &version, options);
     print_kvcounter(&kvcounter, options);
+    print_versus(&versus, options);
     Ok(())
+}
+
+fn host_of(release: &Path) -> PathBuf {
+    release.join("wasmcloud")
+}
+
+/// Builds the `wasmcloud` binary of git revision `rev` (in release, as its
+/// own manifest says) from an export of that tree under the target
+/// directory; returns the revision's short name and the binary.
+fn build_baseline(root: &Path, target: &Path, rev: &str) -> Result<(String, PathBuf)> {
+    let short = cmd::read(cmd::cmd("git", ["rev-parse", "--short", &format!("{rev}^{{commit}}")]).current_dir(root))
+        .with_context(|| format!("--baseline {rev}: not a git revision of this repository"))?;
+    let short = short.trim().to_owned();
+    let base = target.join("bench-baseline");
+    let tree = base.join(&short);
+    if !tree.join("Cargo.toml").is_file() {
+        std::fs::create_dir_all(&tree)?;
+        let archive = cmd::cmd("git", ["archive", "--format=tar", &short])
+            .current_dir(root)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting git archive")?;
+        let status = cmd::cmd("tar", ["-x", "-C"])
+            .arg(&tree)
+            .stdin(archive.stdout.context("git archive stdout")?)
+            .status()
+            .context("unpacking git archive with tar")?;
+        if !status.success() {
+            bail!("unpacking revision {short} into {} failed ({status})", tree.display());
+        }
+    }
+    // A target directory of its own: the revision's sources and lock file differ from ours.
+    let build = base.join("target");
+    cmd::run(
+        cmd::cmd(
+            "cargo",
+            [
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "wasmcloud-host",
+                "--bin",
+                "wasmcloud",
+            ],
+        )
+        .current_dir(&tree)
+        .env("CARGO_TARGET_DIR", &build),
+    )
+    .with_context(|| format!("building the host of revision {short}"))?;
+    Ok((short, build.join("release").join("wasmcloud")))
+}
+
+/// Hello through this tree's host and the baseline's, each on a lattice of
+/// its own, both deployed at once and measured in turn.
+fn compare_hosts(
+    tools: &Tools,
+    host: &Path,
+    (name, old_host): (&str, &Path),
+    release: &Path,
+    options: Options,
+) -> Result<Vec<Report>> {
+    let now = tools.lattice("host", "hello", host, release)?;
+    let then = tools.lattice(&format!("host @ {name}"), "hello", old_host, release)?;
+    in_turn(tools, [now, then], &CONCURRENCY, options)
+}
+
+/// This tree's host next to the baseline's, as ratios.
+fn print_versus(runs: &[Report], options: Options) {
+    let [now, then] = runs else {
+        return;
+    };
+    println!();
+    println!(
+        "## HTTP hello: {} vs {} (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        now.name,
+        then.name,
+        options.seconds,
+        if options.seconds < 10 { 1 } else { KV_REPEATS }
+    );
+    println!();
+    println!(
+        "| c | {} req/s | {} req/s | ratio | p99 ms | p99 ms before |",
+        now.name, then.name
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for ((c, new), (_, old)) in now.loads.iter().zip(&then.loads) {
+        println!(
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} |",
+            new.rps,
+            old.rps,
+            new.rps / old.rps,
+            new.p99_ms,
+            old.p99_ms
+        );
+    }
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -350,10 +463,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Resident memory of `pid` and its descendants (a host's provider
@@ -570,25 +679,34 @@ fn print_reports(reports: &[Report], version: &str, options: Options) {
 const KV_REPEATS: usize = 3;
 
 /// kvcounter through the built-ins and through the providers, both deployed
-/// at once on lattices of their own and measured in turn (built-ins,
-/// providers, built-ins, …), so that drift in the machine's speed falls on
-/// both alike; each figure is the median of [`KV_REPEATS`] runs.
+/// at once on lattices of their own and measured in turn.
 fn compare_kvcounter(tools: &Tools, host: &Path, release: &Path, options: Options) -> Result<Vec<Report>> {
-    let mut builtin = tools.lattice("built-in", "kvcounter-builtin", host, release)?;
-    let mut providers = tools.lattice("providers", "kvcounter-providers", host, release)?;
-    wrk_run(&tools.wrk, &builtin.server, 16, 2)?;
-    wrk_run(&tools.wrk, &providers.server, 16, 2)?;
-    let repeats = if options.seconds < 10 { 1 } else { KV_REPEATS };
-    for connections in KV_CONCURRENCY {
-        let (mut base, mut load) = (Vec::new(), Vec::new());
-        for _ in 0..repeats {
-            base.push(wrk_run(&tools.wrk, &builtin.server, connections, options.seconds)?);
-            load.push(wrk_run(&tools.wrk, &providers.server, connections, options.seconds)?);
-        }
-        builtin.report.loads.push((connections, median(base)));
-        providers.report.loads.push((connections, median(load)));
+    let builtin = tools.lattice("built-in", "kvcounter-builtin", host, release)?;
+    let providers = tools.lattice("providers", "kvcounter-providers", host, release)?;
+    in_turn(tools, [builtin, providers], &KV_CONCURRENCY, options)
+}
+
+/// Loads two deployed servers in turn (the first, the second, the first,
+/// …) at each concurrency, so that drift in the machine's speed falls on
+/// both alike; each figure is the median of [`KV_REPEATS`] runs.
+fn in_turn(tools: &Tools, mut runs: [LatticeRun; 2], concurrency: &[u32], options: Options) -> Result<Vec<Report>> {
+    for run in &runs {
+        wrk_run(&tools.wrk, &run.server, 16, 2)?;
     }
-    Ok(vec![builtin.report, providers.report])
+    let repeats = if options.seconds < 10 { 1 } else { KV_REPEATS };
+    for &connections in concurrency {
+        let mut loads = [Vec::new(), Vec::new()];
+        for _ in 0..repeats {
+            for (run, load) in runs.iter().zip(&mut loads) {
+                load.push(wrk_run(&tools.wrk, &run.server, connections, options.seconds)?);
+            }
+        }
+        for (run, load) in runs.iter_mut().zip(loads) {
+            run.report.loads.push((connections, median(load)));
+        }
+    }
+    let [first, second] = runs;
+    Ok(vec![first.report, second.report])
 }
 
 /// The run with the median requests/s (its latencies with it).

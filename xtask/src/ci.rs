@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::{
     cmd::{self, cmd},
-    deps, examples, prereqs, release, tidy, tour,
+    conformance, deps, examples, prereqs, release, tidy, tour,
 };
 
 /// What a step reports when it succeeds: nothing, or a note for the summary table.
@@ -30,13 +30,11 @@ const STEPS: &[Step] = &[
     // lies (`cargo xtask tour`, kept in step with the README by its author).
     step("tour", || tour::run().map(|()| None)),
     // Every project under examples/ built with freshly built `wash build`, each output checked to
-    // be a signed component (running them on a host is still to come).
+    // be a signed component, then served on a real host and curled.
     step("examples", examples::run),
+    // The control-interface conformance suite against two of our hosts on one lattice.
+    step("conformance", conformance::ci),
     step("release", release::run_ci),
-    // LATER STEPS GO HERE, once there is something for them to run:
-    // - `examples` (run): serve the built examples on a host and curl them;
-    // - `e2e`: the end-to-end suite (wash up, deploy a component, curl it) against real
-    //   nats-server/redis-server.
     // Don't add placeholders that pass without doing anything: a green step must mean something.
 ];
 

@@ -30,8 +30,18 @@ const RULES: &[Rule] = &[
     },
     Rule {
         krate: "wasmcloud-runtime",
-        forbidden: &["async-nats"],
+        forbidden: &["async-nats", "wash"],
         why: "the runtime runs components and asks a host-provided trait where imports go",
+    },
+    Rule {
+        krate: "wasmcloud-host",
+        forbidden: &["wash"],
+        why: "wash embeds the host for `wash dev` (ADR 0014); the host never reaches back into the CLI",
+    },
+    Rule {
+        krate: "wasmcloud-conformance",
+        forbidden: &["wasmcloud-control-interface", "wasmcloud-host", "wasmcloud-runtime"],
+        why: "the conformance suite checks hosts from outside with its own reading of the wire (ADR 0015)",
     },
     Rule {
         krate: "wasmcloud-provider-sdk",

@@ -31,6 +31,26 @@ impl Args {
         self.rest.len() != before
     }
 
+    /// Removes `name VALUE` (or `name=VALUE`), returning the value; the last one wins.
+    pub(crate) fn value(&mut self, name: &str) -> Result<Option<String>> {
+        let mut found = None;
+        while let Some(at) = self
+            .rest
+            .iter()
+            .position(|a| a == name || a.strip_prefix(name).is_some_and(|r| r.starts_with('=')))
+        {
+            let arg = self.rest.remove(at);
+            if let Some(value) = arg.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                found = Some(value.to_owned());
+            } else if at < self.rest.len() && !self.rest[at].starts_with('-') {
+                found = Some(self.rest.remove(at));
+            } else {
+                bail!("{name} needs a value: run `cargo xtask --help` for usage");
+            }
+        }
+        Ok(found)
+    }
+
     /// Takes the next argument that is not a flag.
     pub(crate) fn next_positional(&mut self) -> Option<String> {
         let at = self.rest.iter().position(|a| !a.starts_with('-'))?;
@@ -67,6 +87,17 @@ mod tests {
 
     fn args(list: &[&str]) -> Args {
         Args::new(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn values_follow_their_flag_or_an_equals_sign() {
+        let mut a = args(&["fuzz", "--time", "60", "lattice_bucket", "--jobs=2"]);
+        assert_eq!(a.value("--time").unwrap().as_deref(), Some("60"));
+        assert_eq!(a.value("--jobs").unwrap().as_deref(), Some("2"));
+        assert_eq!(a.value("--merge").unwrap(), None);
+        assert_eq!(a.rest_positionals(), ["fuzz", "lattice_bucket"]);
+        let err = args(&["fuzz", "--time"]).value("--time").unwrap_err();
+        assert!(err.to_string().contains("--time needs a value"), "{err}");
     }
 
     #[test]

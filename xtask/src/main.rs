@@ -6,12 +6,15 @@
 mod bench;
 mod ci;
 mod cmd;
+mod conformance;
 mod deps;
 mod examples;
 mod flags;
+mod fuzz;
 mod prereqs;
 mod records;
 mod release;
+mod servers;
 mod tidy;
 mod tour;
 
@@ -29,18 +32,26 @@ USAGE:
 
 COMMANDS:
     ci [STEP...]                  run what CI runs, in order, with a summary table
-                                  (steps: prereqs fmt clippy test tidy deps tour examples release;
+                                  (steps: prereqs fmt clippy test tidy deps tour examples conformance release;
                                   name some to run only those)
     prereqs                       install rustup targets and cargo-release, check nats-server/redis-server
     tidy                          fast repository rules (manifests, `//!` headers, ADR/RFC records)
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
-    bench [--quick] [--no-host] [--no-build]
+    bench [--quick] [--no-host] [--no-build] [--baseline REV]
                                   HTTP hello through the built-in ingress and the wasmcloud host vs
                                   `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS;
                                   kvcounter through providers vs built-ins at c=16/64
-                                  (--no-host skips everything that needs nats-server)
+                                  (--no-host skips everything that needs nats-server;
+                                  --baseline REV also runs the host of git revision REV
+                                  beside this one, hello at c=1/16/64, in turn)
+    fuzz [TARGET...] [--time S] [--jobs N]
+                                  run the fuzz targets (crates/wasmcloud-fuzz) under libFuzzer,
+                                  S seconds each (default 600), N at once; installs cargo-fuzz
+    conformance [--nats URL --lattice NAME --hosts N --stop-host] [-o json]
+                                  the control-interface conformance suite against the hosts of a
+                                  lattice; without --nats, against two fresh hosts of our own
     adr new <TITLE>               create the next architecture decision record from adr/template.md
     rfc new <TITLE>               create the next RFC from rfcs/template.md
     tour                          run the README's five-minute tour against freshly built binaries
@@ -107,8 +118,27 @@ fn run() -> Result<()> {
         }
         "bench" => {
             let options = bench::Options::new(args.flag("--quick"), args.flag("--no-host"), args.flag("--no-build"));
+            let baseline = args.value("--baseline")?;
             args.finish()?;
-            bench::run(options)
+            bench::run(options, baseline.as_deref())
+        }
+        "conformance" => {
+            let options = conformance::Options {
+                nats: args.value("--nats")?,
+                lattice: args.value("--lattice")?,
+                hosts: args.value("--hosts")?,
+                output: args.value("--output")?.or(args.value("-o")?),
+                stop_host: args.flag("--stop-host"),
+            };
+            args.finish()?;
+            conformance::run(&options)
+        }
+        "fuzz" => {
+            let seconds = args.value("--time")?;
+            let jobs = args.value("--jobs")?;
+            let targets = args.rest_positionals();
+            args.finish()?;
+            fuzz::run(&fuzz::Options::parse(targets, seconds, jobs)?)
         }
         "adr" | "rfc" => {
             let kind = if command == "adr" { records::ADR } else { records::RFC };

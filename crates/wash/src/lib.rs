@@ -5,6 +5,7 @@
 //! tests and, later, `wash dev` call it without spawning a process.
 
 pub mod build;
+pub mod dev;
 pub mod inspect;
 pub mod keys;
 pub mod lattice;

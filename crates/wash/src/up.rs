@@ -457,13 +457,36 @@ async fn start_nats(binary: &Path, opts: &UpOptions) -> Result<Child, UpError> {
     let state = &opts.state;
     std::fs::create_dir_all(state.root())
         .map_err(|e| UpError::io(format!("creating {}", state.root().display()), e))?;
-    let log = log_file(&state.nats_log())?;
+    let child = spawn_nats(
+        binary,
+        (&opts.nats_host, opts.nats_port),
+        &state.jetstream_dir(),
+        &state.nats_log(),
+    )
+    .await?;
+    if let Some(pid) = child.id() {
+        state.write(&state.nats_pid(), format!("{pid}\n").as_bytes())?;
+    }
+    Ok(child)
+}
+
+/// Starts `nats-server` with JetStream on `host:port`, storing under `store`
+/// and logging to `log`, in its own process group, and waits until it greets
+/// clients. A server that exits or is not ready in time is stopped, and the
+/// error quotes the end of its log.
+pub(crate) async fn spawn_nats(
+    binary: &Path,
+    (host, port): (&str, u16),
+    store: &Path,
+    log_path: &Path,
+) -> Result<Child, UpError> {
+    let log = log_file(log_path)?;
     let mut command = Command::new(binary);
     command
         .arg("-js")
-        .args(["-a", &opts.nats_host, "-p", &opts.nats_port.to_string()])
+        .args(["-a", host, "-p", &port.to_string()])
         .arg("-sd")
-        .arg(state.jetstream_dir())
+        .arg(store)
         .stdin(Stdio::null())
         .stdout(
             log.try_clone()
@@ -474,21 +497,13 @@ async fn start_nats(binary: &Path, opts: &UpOptions) -> Result<Child, UpError> {
     let mut child = command
         .spawn()
         .map_err(|e| UpError::new(UpErrorKind::Start, format!("could not start {}: {e}", binary.display())))?;
-    if let Some(pid) = child.id() {
-        state.write(&state.nats_pid(), format!("{pid}\n").as_bytes())?;
-    }
     let deadline = tokio::time::Instant::now() + NATS_READY;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            StateDir::remove(&state.nats_pid());
-            return Err(start_failed(
-                "nats-server",
-                &format!("exited ({status})"),
-                &state.nats_log(),
-            ));
+            return Err(start_failed("nats-server", &format!("exited ({status})"), log_path));
         }
-        let (host, port) = (opts.nats_host.clone(), opts.nats_port);
-        if tokio::task::spawn_blocking(move || nats_reachable(&host, port))
+        let probe_host = host.to_owned();
+        if tokio::task::spawn_blocking(move || nats_reachable(&probe_host, port))
             .await
             .unwrap_or(false)
         {
@@ -496,11 +511,10 @@ async fn start_nats(binary: &Path, opts: &UpOptions) -> Result<Child, UpError> {
         }
         if tokio::time::Instant::now() >= deadline {
             stop_child(&mut child).await;
-            StateDir::remove(&state.nats_pid());
             return Err(start_failed(
                 "nats-server",
                 &format!("is not ready after {NATS_READY:?}"),
-                &state.nats_log(),
+                log_path,
             ));
         }
         tokio::time::sleep(POLL).await;
@@ -684,7 +698,7 @@ pub async fn shutdown(launched: &mut Launched, state: &StateDir) -> Vec<String> 
 }
 
 /// Stops a child we hold: SIGTERM, then SIGKILL after the grace period.
-async fn stop_child(child: &mut Child) {
+pub(crate) async fn stop_child(child: &mut Child) {
     if let Some(pid) = child.id() {
         signal(pid, "TERM");
         if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {

@@ -78,12 +78,12 @@ impl std::fmt::Display for Artifact {
 
 /// Where a reference points.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
+pub(crate) enum Source {
     File(PathBuf),
     Oci,
 }
 
-fn classify(reference: &str) -> Result<Source, FetchError> {
+pub(crate) fn classify(reference: &str) -> Result<Source, FetchError> {
     if let Some(path) = reference.strip_prefix("file://") {
         if path.is_empty() {
             return Err(FetchError::Invalid(reference.to_owned()));
@@ -232,7 +232,7 @@ fn confine(path: &Path, root: &Path) -> Option<PathBuf> {
 
 /// `path` with `.` and `..` folded away textually; `None` for a relative
 /// path or one that climbs above `/`.
-fn fold_dots(path: &Path) -> Option<PathBuf> {
+pub(crate) fn fold_dots(path: &Path) -> Option<PathBuf> {
     if !path.is_absolute() {
         return None;
     }

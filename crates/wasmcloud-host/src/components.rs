@@ -44,7 +44,8 @@ impl RunningComponent {
             id: id.clone(),
             image_ref: self.image_ref.clone(),
             name: claims.and_then(|c| c.name.clone()),
-            annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
+            // Upstream writes the map even when it is empty.
+            annotations: Some(self.annotations.clone()),
             revision: claims.and_then(|c| c.rev).unwrap_or(0),
             max_instances: self.max_instances,
             limits: self.limits.clone(),

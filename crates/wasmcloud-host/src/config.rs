@@ -77,8 +77,12 @@ pub struct HostConfig {
     /// keys (`A…`); unsigned components are refused too.
     pub allowed_issuers: Vec<String>,
     /// The subject of a policy service asked before each component or
-    /// provider start; `None`: every start is permitted.
+    /// provider start and before a component's first invocation of each
+    /// function; `None`: everything is permitted.
     pub policy_topic: Option<String>,
+    /// A subject on which the policy service publishes changed decisions
+    /// (`{"requestId", "permitted", "message"?}`); used only with a policy topic.
+    pub policy_changes_topic: Option<String>,
     /// How long the policy service may take to answer; no answer denies.
     pub policy_timeout: Duration,
     /// How the host authenticates to NATS.
@@ -188,6 +192,7 @@ impl Default for HostConfig {
             allow_legacy_claims: false,
             allowed_issuers: Vec::new(),
             policy_topic: None,
+            policy_changes_topic: None,
             policy_timeout: Duration::from_secs(1),
             nats_auth: NatsAuth::default(),
             nats_tls: NatsTls::default(),

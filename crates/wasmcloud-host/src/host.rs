@@ -49,7 +49,7 @@ pub(crate) struct HostCtx {
     pub(crate) nats: async_nats::Client,
     pub(crate) subjects: CtlSubjects,
     pub(crate) events: Events,
-    pub(crate) labels: Labels,
+    pub(crate) labels: Arc<Labels>,
     pub(crate) store: LatticeStore,
     pub(crate) state: LatticeState,
     pub(crate) runtime: Runtime,
@@ -58,23 +58,18 @@ pub(crate) struct HostCtx {
     /// Where provider executables are written and run from.
     pub(crate) provider_files: ProviderFiles,
     pub(crate) http: HttpServers,
-    /// The policy service asked before starts, if any.
-    pub(crate) policy: Policy,
+    /// The policy service asked before starts and invocations, if any.
+    pub(crate) policy: Arc<Policy>,
+    /// One permit per control request being handled ([`crate::ctl::MAX_CONCURRENT_REQUESTS`]):
+    /// shutdown waits for all of them, so a `host.stop` is answered before the host goes.
+    pub(crate) ctl_in_flight: Arc<tokio::sync::Semaphore>,
     pub(crate) shutdown: Shutdown,
 }
 
 impl HostCtx {
-    /// Asks the policy service (if any) whether `start` may happen.
-    pub(crate) async fn permitted(&self, start: &crate::policy::Start<'_>) -> std::result::Result<(), String> {
-        if !self.policy.is_active() {
-            return Ok(());
-        }
-        let host = crate::policy::HostInfo {
-            public_key: self.identity.host_id.as_str(),
-            lattice: &self.config.lattice,
-            labels: self.labels.snapshot(),
-        };
-        self.policy.check(&host, start).await
+    /// Asks the policy service (if any) whether `request` may happen.
+    pub(crate) async fn permitted(&self, request: &crate::policy::Request<'_>) -> std::result::Result<(), String> {
+        self.policy.check(request).await
     }
 }
 
@@ -145,6 +140,20 @@ impl Host {
             .map_err(|e| Error::with_source(ErrorKind::Runtime, e))?
             .map_err(|e| runtime_error(&config, e))?;
         tracing::debug!(elapsed = ?started.elapsed(), "runtime ready");
+        let labels = Arc::new(Labels::new(&config.labels));
+        let policy = Policy::start(
+            nats.clone(),
+            config.policy_topic.clone(),
+            config.policy_changes_topic.clone(),
+            config.policy_timeout,
+            crate::policy::Host {
+                public_key: host_id.to_string(),
+                lattice: config.lattice.clone(),
+                labels: Arc::clone(&labels),
+            },
+        )
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Subscribe, e))?;
         let ctx = Arc::new(HostCtx {
             identity: Identity {
                 host_id: host_id.clone(),
@@ -155,8 +164,9 @@ impl Host {
             },
             subjects: CtlSubjects::with_topic_prefix(&config.ctl_topic_prefix, &config.lattice),
             events: Events::new(nats.clone(), &config.lattice, host_id.clone()),
-            labels: Labels::new(&config.labels),
-            policy: Policy::new(nats.clone(), config.policy_topic.clone(), config.policy_timeout),
+            labels,
+            policy: Arc::new(policy),
+            ctl_in_flight: Arc::new(tokio::sync::Semaphore::new(crate::ctl::MAX_CONCURRENT_REQUESTS)),
             nats,
             store,
             state,
@@ -259,6 +269,12 @@ impl Host {
     #[must_use]
     pub fn provider_pid(&self, provider_id: &str) -> Option<u32> {
         self.ctx.providers.get(provider_id)?.process()?.pid()
+    }
+
+    /// Has the built-in http-server providers started on this host from now
+    /// on tell `observer` of every request they answer (`wash dev`'s request lines).
+    pub fn observe_http(&self, observer: Arc<dyn crate::ingress::RequestObserver>) {
+        self.ctx.http.observe(observer);
     }
 
     /// The HTTP routes the built-in http-server providers serve.
@@ -401,6 +417,16 @@ async fn supervise(ctx: Arc<HostCtx>, ready: Arc<AtomicBool>) {
     )
     .await;
     wait_for_components(&ctx, deadline).await;
+    // Control requests still being handled answer before the connection goes: the host.stop
+    // that asked for this is one of them, and its reply is published after this began.
+    let all = u32::try_from(crate::ctl::MAX_CONCURRENT_REQUESTS).unwrap_or(u32::MAX);
+    let answered = deadline.max(Instant::now() + Duration::from_secs(1));
+    if tokio::time::timeout_at(answered, ctx.ctl_in_flight.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("control requests were still being handled when the host stopped");
+    }
     ctx.events
         .publish(LatticeEvent::HostStopped(HostStopped {
             labels: ctx.labels.snapshot(),

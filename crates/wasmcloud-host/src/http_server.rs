@@ -12,7 +12,7 @@ use std::time::Duration;
 use wasmcloud_control_interface::{ComponentId, Link, ProviderId};
 
 use crate::components::Components;
-use crate::ingress::{ComponentLookup, HttpIngress, IngressError, IngressSettings, RouteKey};
+use crate::ingress::{ComponentLookup, HttpIngress, IngressError, IngressSettings, RequestObserver, RouteKey};
 
 /// One route the host serves over HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,14 @@ pub(crate) fn is_http_link(link: &Link) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct HttpServers {
     ingresses: Mutex<HashMap<ProviderId, Arc<HttpIngress>>>,
+    /// Given to each ingress started from now on.
+    observer: Mutex<Option<Arc<dyn RequestObserver>>>,
+}
+
+impl std::fmt::Debug for dyn RequestObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestObserver")
+    }
 }
 
 impl HttpServers {
@@ -51,9 +59,19 @@ impl HttpServers {
     ) -> Result<(), IngressError> {
         let settings = IngressSettings::from_provider_config(provider_config)?;
         let components = Arc::clone(components);
-        let ingress = HttpIngress::new(settings, move |component_id: &str| components.lookup(component_id))?;
+        let observer = self.observer.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let ingress = HttpIngress::observed(
+            settings,
+            move |component_id: &str| components.lookup(component_id),
+            observer,
+        )?;
         self.lock().insert(id.clone(), Arc::new(ingress));
         Ok(())
+    }
+
+    /// Has every http-server started from now on tell `observer` of each request.
+    pub(crate) fn observe(&self, observer: Arc<dyn RequestObserver>) {
+        *self.observer.lock().unwrap_or_else(PoisonError::into_inner) = Some(observer);
     }
 
     /// Stops the ingress of provider `id`, letting requests in flight finish

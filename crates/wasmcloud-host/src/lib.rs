@@ -25,6 +25,9 @@ mod config;
 mod ctl;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod heartbeat;
 mod host;
 mod http_server;

@@ -99,10 +99,18 @@ struct Args {
         value_delimiter = ','
     )]
     allowed_issuers: Vec<String>,
-    /// Ask the policy service on this NATS subject before starting any component or provider;
-    /// no answer, or a denial, refuses the start
+    /// Ask the policy service on this NATS subject before starting any component or provider
+    /// and before invoking a component; no answer, or a denial, refuses it
     #[arg(long, env = "WASMCLOUD_POLICY_TOPIC", value_name = "SUBJECT")]
     policy_topic: Option<String>,
+    /// Apply the changed decisions the policy service publishes on this NATS subject
+    #[arg(
+        long,
+        env = "WASMCLOUD_POLICY_CHANGES_TOPIC",
+        value_name = "SUBJECT",
+        requires = "policy_topic"
+    )]
+    policy_changes_topic: Option<String>,
     /// How long the policy service may take to answer
     #[arg(
         long,
@@ -270,6 +278,7 @@ impl Args {
         config.allowed_file_root = self.allowed_file_root;
         config.require_signed = self.require_signed;
         config.policy_topic = self.policy_topic.clone();
+        config.policy_changes_topic = self.policy_changes_topic.clone();
         config.policy_timeout = Duration::from_millis(self.policy_timeout_ms);
         config.allowed_issuers = self.allowed_issuers;
         config.allow_legacy_claims = self.allow_legacy_claims;

@@ -115,8 +115,11 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// SHA-256 of the component bytes, lowercase hex.
-pub(crate) fn wasm_hash(wasm: &[u8]) -> String {
+/// SHA-256 of a component's bytes, lowercase hex: its identity by content
+/// ([`Component::wasm_hash`](crate::Component::wasm_hash) of what it
+/// loads to) and its compile cache key.
+#[must_use]
+pub fn wasm_hash(wasm: &[u8]) -> String {
     hex(&Sha256::digest(wasm))
 }
 

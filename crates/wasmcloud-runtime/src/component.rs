@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
@@ -21,6 +22,15 @@ use crate::links::MissingLink;
 use crate::logs::LogBudget;
 use crate::runtime::Runtime;
 use crate::store::{self, Ctx, StoreSpec};
+
+/// Decides whether one invocation may run at all, before it takes an instance: the
+/// embedder's policy (the host asks its policy service here). Set per component with
+/// [`Component::set_admission`]; without one every invocation is admitted.
+pub trait Admission: Send + Sync + 'static {
+    /// `Ok` admits a call of `function` of `interface` (`wasi:http/incoming-handler` and
+    /// `handle` for HTTP); `Err` refuses it, and the reason is what the caller is told.
+    fn admit<'a>(&'a self, interface: &'a str, function: &'a str) -> BoxFuture<'a, std::result::Result<(), String>>;
+}
 
 /// A component ready to run. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -52,12 +62,14 @@ struct Inner {
 }
 
 /// The parts of a component the host may change while it runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Settings {
     config: ConfigValues,
     limits: ComponentLimits,
     /// One permit per invocation allowed to run at once (`max_instances`); `None`: no limit.
     instances: Option<Arc<Semaphore>>,
+    /// Asked before each invocation; `None`: every invocation is admitted.
+    admission: Option<Arc<dyn Admission>>,
 }
 
 /// One invocation in progress: its store and budget, and the permits that admitted it. The
@@ -107,6 +119,7 @@ impl Component {
                     config: ConfigValues::default(),
                     limits: ComponentLimits::default(),
                     instances: None,
+                    admission: None,
                 }),
             }),
         }
@@ -186,10 +199,26 @@ impl Component {
         self.write_settings().instances = permits;
     }
 
-    /// Waits for an instance permit and a runtime slot, then creates the store of one
-    /// invocation. The one way in for every invocation, whatever brought it.
-    pub(crate) async fn begin(&self) -> Result<Invocation> {
-        let instances = self.read_settings().instances.clone();
+    /// Has every later invocation asked `admission` first (`None`: admit all). Invocations
+    /// already admitted are not asked again.
+    pub fn set_admission(&self, admission: Option<Arc<dyn Admission>>) {
+        self.write_settings().admission = admission;
+    }
+
+    /// Asks the admission (if any), waits for an instance permit and a runtime slot, then
+    /// creates the store of one invocation of `function` of `interface`. The one way in for
+    /// every invocation, whatever brought it.
+    pub(crate) async fn begin(&self, interface: &str, function: &str) -> Result<Invocation> {
+        let (instances, admission) = {
+            let settings = self.read_settings();
+            (settings.instances.clone(), settings.admission.clone())
+        };
+        if let Some(admission) = admission {
+            admission
+                .admit(interface, function)
+                .await
+                .map_err(|reason| Error::new(ErrorKind::Denied { reason }))?;
+        }
         // Past `max_instances` or the runtime's concurrency limit, wait here, before the
         // deadline starts, rather than fail.
         let instance = match instances {

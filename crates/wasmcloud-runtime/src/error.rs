@@ -109,6 +109,11 @@ pub enum ErrorKind {
     InvalidRequest,
     /// The component was stopped while the invocation waited to run.
     Stopped,
+    /// The embedder's [`crate::Admission`] refused the invocation (the host's policy).
+    Denied {
+        /// Why, as the policy said it.
+        reason: String,
+    },
     /// The invocation's results could not be sent back to the caller.
     Transport,
 }
@@ -183,6 +188,7 @@ impl fmt::Display for ErrorKind {
             Self::ErrorResponse => f.write_str("component answered with an error instead of a response"),
             Self::InvalidRequest => f.write_str("request cannot be passed to the component"),
             Self::Stopped => f.write_str("component was stopped: start it again or call another host"),
+            Self::Denied { reason } => f.write_str(reason),
             Self::Transport => f.write_str("cannot send the results back to the caller"),
         }
     }

@@ -307,7 +307,7 @@ impl Component {
             })
         })?;
         let io_streams = Arc::clone(&exports.io_streams);
-        let mut invocation = self.begin().await?;
+        let mut invocation = self.begin(instance, function).await?;
         let budget = invocation.budget;
         let store = &mut invocation.store;
         let instance_pre = self.instance_pre().clone();

@@ -53,7 +53,7 @@ impl Component {
             Some("http") | None => Scheme::Http,
             Some(other) => Scheme::Other(other.to_string()),
         };
-        let mut invocation = self.begin().await?;
+        let mut invocation = self.begin("wasi:http/incoming-handler", "handle").await?;
         let budget = invocation.budget;
         let store = &mut invocation.store;
         let (sender, receiver) = tokio::sync::oneshot::channel();

@@ -34,9 +34,9 @@ mod runtime;
 mod stdio;
 mod store;
 
-pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES};
+pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, wasm_hash};
 pub use claims::ComponentClaims;
-pub use component::Component;
+pub use component::{Admission, Component};
 pub use engine::Allocator;
 pub use error::{Error, ErrorKind, Result};
 pub use exports::Export;

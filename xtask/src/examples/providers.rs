@@ -4,6 +4,10 @@
 //! second, links between them, then `curl` for the counts and `redis-cli` for what Redis
 //! holds. Its own `redis-server` and HTTP port; every wait bounded; hosts and Redis stopped
 //! by guards, also when a check fails.
+//!
+//! Then `wash dev` joins that NATS server on a lattice of its own with a copy of kvcounter
+//! whose `[dev]` routes its key-value imports to the keyvalue-redis provider: the counts must
+//! land in Redis, and Ctrl-C must take every link it made off the lattice.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,8 +15,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::serve::{DEADLINE, HostGuard, POLL, Wash, curl, free_port, spawn_ready};
+use super::serve::{HostGuard, Wash};
 use crate::cmd::{self, cmd};
+use crate::servers::{DEADLINE, POLL, curl, free_port, spawn_ready};
 
 /// The two provider binaries, built with the workspace (debug, like the host the step runs).
 fn build_providers(target_dir: &Path) -> Result<(PathBuf, PathBuf)> {
@@ -191,17 +196,7 @@ pub(super) fn run(
             "kvcounter-http",
         ])?;
         let url = format!("http://127.0.0.1:{http_port}/a");
-        // The provider listens once its host told it the link: until then nothing answers.
-        let start = Instant::now();
-        let first = loop {
-            if let Some(answer) = curl(&url)? {
-                break answer;
-            }
-            if start.elapsed() > DEADLINE {
-                bail!("nothing answered {url} within {DEADLINE:?}");
-            }
-            std::thread::sleep(POLL);
-        };
+        let first = get_linked(&url)?;
         let second = curl(&url)?.context("the http-server provider stopped answering")?;
         for (answer, count) in [(&first, 1), (&second, 2)] {
             let expected = format!("{{\"path\":\"/a\",\"count\":{count}}}\n");
@@ -218,8 +213,206 @@ pub(super) fn run(
         eprintln!("ok: kvcounter across two hosts counted to 2 in Redis");
         Ok("kvcounter across two hosts with the http-server and keyvalue-redis providers".to_owned())
     };
-    checks().inspect_err(|_| {
+    let two_hosts = checks().inspect_err(|_| {
         front.print_host_log();
         store.print_host_log();
-    })
+    })?;
+    let dev = wash_dev(&front, scratch, &keyvalue_redis, &redis)?;
+    Ok(format!("{two_hosts}; {dev}"))
+}
+
+/// `wash dev --nats` on a copy of kvcounter whose `[dev]` links its key-value imports to the
+/// keyvalue-redis provider; checks the counts in Redis and that Ctrl-C leaves no link behind.
+fn wash_dev(wash: &Wash, scratch: &Path, keyvalue_redis: &Path, redis: &Redis) -> Result<String> {
+    let project = scratch.join("dev-kvcounter");
+    copy_project(Path::new("examples/kvcounter"), &project)?;
+    let provider = std::path::absolute(keyvalue_redis)?;
+    let manifest = project.join("wasmcloud.toml");
+    let mut text = std::fs::read_to_string(&manifest)?;
+    text.push_str(&format!(
+        "\n[[dev.overrides.imports]]\n\
+         interface_spec = \"wasi:keyvalue/store,atomics@0.2.0-draft\"\n\
+         image_ref = \"file://{}\"\n\
+         link_config = [{{ values = {{ URL = \"redis://127.0.0.1:{}\" }} }}]\n",
+        provider.display(),
+        redis.port
+    ));
+    std::fs::write(&manifest, text)?;
+    let lattice = format!("xtask-examples-dev-{}", std::process::id());
+    let dev_wash = Wash {
+        lattice: lattice.clone(),
+        state: scratch.join("dev"),
+        ..wash.clone()
+    };
+    let http_port = free_port()?;
+    let mut command = dev_wash.command(&[
+        "-o",
+        "json",
+        "dev",
+        "--nats",
+        &format!("127.0.0.1:{}", wash.nats_port),
+        "--lattice",
+        &lattice,
+        "--address",
+        &format!("127.0.0.1:{http_port}"),
+    ]);
+    command
+        .current_dir(&project)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        // The example's own target directory: its dependencies are built already.
+        command.env("CARGO_TARGET_DIR", std::path::absolute("examples/kvcounter/target")?);
+    }
+    eprintln!("$ {}", cmd::display(&command));
+    let mut child = command.spawn().context("could not start wash dev")?;
+    let events = dev_events(child.stdout.take().context("wash dev's stdout")?);
+    let dev = KillOnDrop(&mut child);
+    let checks = || -> Result<()> {
+        wait_event(&events, "serving", DEV_BUILD_WAIT)?;
+        let url = format!("http://127.0.0.1:{http_port}/dev");
+        for count in [1, 2] {
+            let answer = if count == 1 {
+                get_linked(&url)?
+            } else {
+                curl(&url)?.context("wash dev's http-server stopped answering")?
+            };
+            let expected = format!("{{\"path\":\"/dev\",\"count\":{count}}}\n");
+            if answer != (expected.clone(), 200) {
+                bail!("curl {url} answered {answer:?}, expected 200 {expected:?}");
+            }
+        }
+        let stored = redis.cli(&["GET", "counter:/dev"])?;
+        if stored != "2" {
+            bail!(
+                "Redis holds {stored:?} under counter:/dev, expected \"2\": wash dev's [dev] link to keyvalue-redis did not carry the counts"
+            );
+        }
+        Ok(())
+    };
+    checks()?;
+    cmd::run(&mut cmd("kill", ["-INT", &dev.0.id().to_string()]))?;
+    wait_event(&events, "stopped", DEADLINE)?;
+    let status = dev.0.wait()?;
+    if !status.success() {
+        bail!("wash dev exited {status} after Ctrl-C");
+    }
+    // wash dev's host is gone with it: a fresh host answers for the lattice's links.
+    dev_wash.ok(&[
+        "up",
+        "--detached",
+        "--nats-connect-only",
+        "--nats-port",
+        &wash.nats_port.to_string(),
+        "-x",
+        &lattice,
+    ])?;
+    let _host = HostGuard { wash: &dev_wash };
+    let links = cmd::read(&mut dev_wash.command(&[
+        "-o",
+        "json",
+        "get",
+        "links",
+        "-x",
+        &lattice,
+        "-p",
+        &wash.nats_port.to_string(),
+    ]))?;
+    let links: serde_json::Value = serde_json::from_str(&links).context("wash get links printed no JSON")?;
+    if links["links"].as_array().is_none_or(|l| !l.is_empty()) {
+        bail!("wash dev left links on lattice {lattice} after Ctrl-C: {links}");
+    }
+    eprintln!("ok: wash dev counted to 2 in Redis through its [dev] link and took it down on Ctrl-C");
+    Ok("wash dev joined the lattice with a [dev] link to keyvalue-redis".to_owned())
+}
+
+/// GETs `url` once both links are in place: the http-server provider listens once its host
+/// told it its link (until then the connection is refused), and the keyvalue-redis provider
+/// answers "no key-value link" until its host told it the component's. Neither counts, so
+/// retrying them cannot count twice.
+fn get_linked(url: &str) -> Result<(String, u16)> {
+    let start = Instant::now();
+    loop {
+        match curl(url)? {
+            Some((body, 500)) if body.contains("no key-value link") => {}
+            Some(answer) => return Ok(answer),
+            None => {}
+        }
+        if start.elapsed() > DEADLINE {
+            bail!("{url} was not served with both links in place within {DEADLINE:?}");
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// How long `wash dev` may take for its first build of the copied project.
+const DEV_BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Kills `wash dev` if a check fails before its Ctrl-C.
+struct KillOnDrop<'a>(&'a mut Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// `wash -o json dev`'s events, one JSON object per line, read on a thread.
+fn dev_events(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let event = serde_json::from_str(&line)
+                .unwrap_or_else(|_| serde_json::json!({ "event": "not-json", "line": line }));
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the event called `name`; an error event of wash dev ends the wait.
+fn wait_event(
+    events: &std::sync::mpsc::Receiver<serde_json::Value>,
+    name: &str,
+    within: std::time::Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .map_err(|_| anyhow::anyhow!("wash dev said no `{name}` within {within:?}"))?;
+        if event["event"] == name {
+            return Ok(());
+        }
+        if event["error"].is_string() || event["event"] == "build_failed" {
+            bail!("wash dev failed while waiting for `{name}`: {event}");
+        }
+    }
+}
+
+/// Copies a project's sources (not `build/` or `target/`).
+fn copy_project(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "build" || name == "target" {
+            continue;
+        }
+        let (source, dest) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_project(&source, &dest)?;
+        } else {
+            std::fs::copy(&source, &dest).with_context(|| format!("cannot copy {}", source.display()))?;
+        }
+    }
+    Ok(())
 }

@@ -12,18 +12,14 @@
 //! and the hosts are stopped by guards, also when a check fails, and a failure prints the
 //! host's log.
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::{self, cmd};
-
-/// Upper bound for each wait on nats-server, a host or a listener; generous for a busy 2-core CI.
-pub(super) const DEADLINE: Duration = Duration::from_secs(60);
-pub(super) const POLL: Duration = Duration::from_millis(100);
+use crate::servers::{DEADLINE, Nats, POLL, curl, free_port};
 
 /// One `wash build` output to run: the project file and the signed component it produced.
 pub(super) struct Built {
@@ -180,91 +176,8 @@ fn component_id(config: &Path) -> Result<String> {
         .collect())
 }
 
-/// A private `nats-server -js` on a free loopback port, killed on drop; ready when its
-/// monitoring endpoint's `/healthz` answers 200.
-struct Nats {
-    child: Child,
-    port: u16,
-}
-
-impl Nats {
-    /// Starts it, retrying on another port if a free port was taken in between.
-    fn start(store: &Path) -> Result<Self> {
-        let mut last_error = None;
-        for _ in 0..3 {
-            match Self::start_once(store) {
-                Ok(nats) => return Ok(nats),
-                Err(error) => {
-                    eprintln!("nats-server did not start: {error:#}");
-                    last_error = Some(error);
-                }
-            }
-        }
-        Err(last_error.expect("at least one attempt"))
-    }
-
-    fn start_once(store: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let monitor = free_port()?;
-        std::fs::create_dir_all(store).with_context(|| format!("cannot create {}", store.display()))?;
-        let mut command = Command::new("nats-server");
-        command
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-m", &monitor.to_string(), "-sd"])
-            .arg(store);
-        let healthz = format!("http://127.0.0.1:{monitor}/healthz");
-        let child = spawn_ready(command, || Ok(curl(&healthz)?.is_some_and(|(_, status)| status == 200)))?;
-        Ok(Self { child, port })
-    }
-}
-
-/// Starts a server and polls `ready` until it holds, within [`DEADLINE`]; the
-/// server is killed if it does not get there.
-pub(super) fn spawn_ready(mut command: Command, mut ready: impl FnMut() -> Result<bool>) -> Result<Child> {
-    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    let line = cmd::display(&command);
-    eprintln!("$ {line}");
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("could not start `{line}`: is {program} installed and on PATH?"))?;
-    let start = Instant::now();
-    loop {
-        match ready() {
-            Ok(true) => return Ok(child),
-            Ok(false) => {}
-            Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(error);
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("`{line}` exited ({status}) before answering");
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("`{line}` did not answer within {DEADLINE:?}");
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nothing listens on right now.
-pub(super) fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// The built `wash`, pointed at one example's lattice and state directory.
+#[derive(Clone)]
 pub(super) struct Wash {
     pub(super) binary: PathBuf,
     pub(super) host_binary: PathBuf,
@@ -329,7 +242,7 @@ impl Wash {
         Ok(answers)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(super) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.binary);
         command
             .args(args)
@@ -417,31 +330,6 @@ fn get(port: u16, path: &str) -> Result<Answer> {
         }
         std::thread::sleep(POLL);
     }
-}
-
-/// `curl -s -w '\n%{http_code}' <url>`: the body and the status, `None` when nothing
-/// accepted the connection (curl's exit code 7); any other failure is an error.
-pub(super) fn curl(url: &str) -> Result<Option<(String, u16)>> {
-    let output = Command::new("curl")
-        .args(["-s", "-S", "--max-time", "30", "-w", "\n%{http_code}", url])
-        .stdin(Stdio::null())
-        .output()
-        .context("could not run curl: install curl (apt-get install curl)")?;
-    match output.status.code() {
-        Some(0) => {}
-        Some(7) => return Ok(None),
-        _ => bail!(
-            "curl {url} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ),
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (body, status) = text.rsplit_once('\n').context("curl printed no status")?;
-    Ok(Some((
-        body.to_owned(),
-        status.parse().context("curl printed a bad status")?,
-    )))
 }
 
 #[cfg(test)]

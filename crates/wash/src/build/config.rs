@@ -7,6 +7,7 @@
 //! and legacy keys become [`Warning`]s, wrong types and missing keys become a
 //! [`ConfigError`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -102,8 +103,50 @@ pub struct ProjectConfig {
     pub tinygo: TinyGoConfig,
     /// `[go]`.
     pub go: GoConfig,
+    /// `[dev]`.
+    pub dev: DevConfig,
     /// Unknown and legacy keys, in file order.
     pub warnings: Vec<Warning>,
+}
+
+/// `[dev]`: what `wash dev` gives the component besides the build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevConfig {
+    /// `config`: named configs of the lattice and inline values, merged in
+    /// order into the component's config.
+    pub config: Vec<DevConfigEntry>,
+    /// `overrides.imports`: imports served by a provider over a link.
+    pub imports: Vec<ImportOverride>,
+}
+
+/// One entry of a `config` list: `{ name = "…" }` or `{ values = { k = "v" } }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevConfigEntry {
+    /// A named config already on the lattice.
+    Named(String),
+    /// Values given inline.
+    Values(BTreeMap<String, String>),
+}
+
+/// One `[[dev.overrides.imports]]`: the interfaces a provider serves to the
+/// component over a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOverride {
+    /// `interface_spec`'s namespace (`wasi` in `wasi:keyvalue/store,atomics@0.2.0-draft`).
+    pub namespace: String,
+    /// Its package (`keyvalue`).
+    pub package: String,
+    /// Its interfaces (`store`, `atomics`).
+    pub interfaces: Vec<String>,
+    /// `image_ref`: the provider (a `file://` path, a `wasmcloud+builtin://` name, …).
+    pub image_ref: String,
+    /// `link_name`, default `default`.
+    pub link_name: Option<String>,
+    /// `config`: the provider's own config.
+    pub config: Vec<DevConfigEntry>,
+    /// `link_config`: the link's config on the provider's side (what it reads
+    /// for this component).
+    pub link_config: Vec<DevConfigEntry>,
 }
 
 /// `[component]` / `[actor]`.
@@ -326,6 +369,19 @@ const RUST_KEYS: &[&str] = &["cargo_path", "target_path", "debug"];
 const RUST_LEGACY_KEYS: &[&str] = &["target_dir"];
 const TINYGO_KEYS: &[&str] = &["tinygo_path", "disable_go_generate", "scheduler", "garbage_collector"];
 const GO_KEYS: &[&str] = &["go_path", "disable_go_generate"];
+const DEV_KEYS: &[&str] = &["config", "overrides", "manifests", "secrets", "link_config"];
+/// Keys of upstream's `[dev]` this `wash dev` does not act on.
+const DEV_UNREAD_KEYS: &[&str] = &["manifests", "secrets", "link_config"];
+const DEV_OVERRIDE_KEYS: &[&str] = &[
+    "interface_spec",
+    "interface",
+    "image_ref",
+    "uri",
+    "link_name",
+    "config",
+    "link_config",
+    "secrets",
+];
 
 impl ProjectConfig {
     /// Reads `path`: a `wasmcloud.toml` file, or a folder holding one.
@@ -499,6 +555,10 @@ impl<'a> Cx<'a> {
             }
             None => GoConfig::default(),
         };
+        let dev = match self.table(root, "", "dev")? {
+            Some(table) => self.dev(table, &project_dir)?,
+            None => DevConfig::default(),
+        };
 
         let mut warnings = self.warnings;
         warnings.sort_by_key(|w| w.line);
@@ -519,6 +579,7 @@ impl<'a> Cx<'a> {
             rust,
             tinygo,
             go,
+            dev,
             warnings,
         })
     }
@@ -606,6 +667,147 @@ impl<'a> Cx<'a> {
             bin_name: self.string(table, p, "bin_name")?.map(|(v, _)| v),
             key_directory: self.path(table, p, "key_directory", project_dir)?,
         })
+    }
+
+    /// Warns that wash dev does not act on upstream's `dotted` key.
+    fn unread(&mut self, table: &Table<'_>, key: &str, dotted: &str) {
+        if table.contains_key(key) {
+            let line = self.key_line(table, key);
+            self.warn(
+                line,
+                dotted,
+                format!("`{dotted}` is not read by this wash dev yet: ignored"),
+            );
+        }
+    }
+
+    fn dev(&mut self, table: &Table<'_>, project_dir: &Path) -> Result<DevConfig, ConfigError> {
+        self.check_keys(table, "dev.", DEV_KEYS, &[]);
+        for key in DEV_UNREAD_KEYS {
+            self.unread(table, key, &format!("dev.{key}"));
+        }
+        let config = self.config_entries(table, "dev.", "config")?;
+        let mut imports = Vec::new();
+        if let Some(overrides) = self.table(table, "dev.", "overrides")? {
+            self.check_keys(overrides, "dev.overrides.", &["imports", "exports"], &[]);
+            self.unread(overrides, "exports", "dev.overrides.exports");
+            for item in self.tables(overrides, "dev.overrides.", "imports")? {
+                imports.push(self.import_override(item, project_dir)?);
+            }
+        }
+        Ok(DevConfig { config, imports })
+    }
+
+    fn import_override(&mut self, table: &Table<'_>, project_dir: &Path) -> Result<ImportOverride, ConfigError> {
+        let p = "dev.overrides.imports.";
+        self.check_keys(table, p, DEV_OVERRIDE_KEYS, &[]);
+        self.unread(table, "secrets", &format!("{p}secrets"));
+        let spec = match self.string(table, p, "interface_spec")? {
+            Some(spec) => Some(spec),
+            None => self.string(table, p, "interface")?,
+        };
+        let Some((spec, line)) = spec else {
+            return Err(ConfigError::Missing {
+                file: self.file.to_path_buf(),
+                line: 1,
+                key: format!("{p}interface_spec"),
+                message: "each import override names its interfaces: add e.g. `interface_spec = \"wasi:keyvalue/store,atomics@0.2.0-draft\"`"
+                    .to_string(),
+            });
+        };
+        let (namespace, package, interfaces) = parse_interface_spec(&spec)
+            .ok_or_else(|| self.bad_value(line, &format!("{p}interface_spec"), format!(
+                "`{spec}` is not `namespace:package/interface[,interface…][@version]`: write e.g. \"wasi:keyvalue/store,atomics@0.2.0-draft\""
+            )))?;
+        let image_ref = match self.string(table, p, "image_ref")? {
+            Some(image_ref) => Some(image_ref),
+            None => self.string(table, p, "uri")?,
+        };
+        let Some((image_ref, _)) = image_ref else {
+            return Err(ConfigError::Missing {
+                file: self.file.to_path_buf(),
+                line,
+                key: format!("{p}image_ref"),
+                message: format!(
+                    "the override of `{spec}` needs the provider that serves it: add `image_ref = \"path/to/provider.par\"`"
+                ),
+            });
+        };
+        let image_ref = if image_ref.contains("://") {
+            image_ref
+        } else {
+            format!("file://{}", resolve(project_dir, &image_ref).display())
+        };
+        Ok(ImportOverride {
+            namespace,
+            package,
+            interfaces,
+            image_ref,
+            link_name: self.string(table, p, "link_name")?.map(|(v, _)| v),
+            config: self.config_entries(table, p, "config")?,
+            link_config: self.config_entries(table, p, "link_config")?,
+        })
+    }
+
+    /// A list of `{ name = "…" }` / `{ values = { … } }` tables.
+    fn config_entries(
+        &mut self,
+        table: &Table<'_>,
+        prefix: &str,
+        key: &str,
+    ) -> Result<Vec<DevConfigEntry>, ConfigError> {
+        let dotted = format!("{prefix}{key}");
+        let mut entries = Vec::new();
+        for item in self.tables(table, prefix, key)? {
+            self.check_keys(item, &format!("{dotted}."), &["name", "values"], &[]);
+            let name = self.string(item, &format!("{dotted}."), "name")?;
+            let values = self.table(item, &format!("{dotted}."), "values")?;
+            let entry = match (name, values) {
+                (Some((name, _)), None) => DevConfigEntry::Named(name),
+                (None, Some(values)) => {
+                    let mut map = BTreeMap::new();
+                    for (k, v) in values.iter() {
+                        match v.get_ref() {
+                            DeValue::String(s) => {
+                                map.insert(k.get_ref().to_string(), s.to_string());
+                            }
+                            _ => {
+                                return Err(self.wrong_type(v, format!("{dotted}.values.{}", k.get_ref()), "a string"));
+                            }
+                        }
+                    }
+                    DevConfigEntry::Values(map)
+                }
+                _ => {
+                    let line = self.key_line(table, key);
+                    return Err(self.bad_value(
+                        line,
+                        &dotted,
+                        "each entry is either `{ name = \"…\" }` (a config on the lattice) or `{ values = { key = \"value\" } }`: give exactly one"
+                            .to_string(),
+                    ));
+                }
+            };
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// The tables of an array of tables (`[[key]]` or `key = [{…}]`); empty when absent.
+    fn tables<'t, 'i>(&self, table: &'t Table<'i>, prefix: &str, key: &str) -> Result<Vec<&'t Table<'i>>, ConfigError> {
+        let Some(value) = Self::get(table, key) else {
+            return Ok(Vec::new());
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(value, format!("{prefix}{key}"), "an array of tables"));
+        };
+        items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::Table(t) => Ok(t),
+                _ => Err(self.wrong_type(item, format!("{prefix}{key}"), "an array of tables")),
+            })
+            .collect()
     }
 
     /// Warns about every key of `table` that is not in `known`, calling out
@@ -773,6 +975,18 @@ impl<'a> Cx<'a> {
             _ => Err(self.wrong_type(value, format!("{prefix}{key}"), "a table")),
         }
     }
+}
+
+/// `namespace:package/interface[,interface…][@version]` → its parts (the
+/// version is the component's business, not the link's).
+fn parse_interface_spec(spec: &str) -> Option<(String, String, Vec<String>)> {
+    let spec = spec.split_once('@').map_or(spec, |(before, _version)| before);
+    let (namespace, rest) = spec.split_once(':')?;
+    let (package, interfaces) = rest.split_once('/')?;
+    let interfaces: Vec<String> = interfaces.split(',').map(|i| i.trim().to_owned()).collect();
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    (word(namespace) && word(package) && interfaces.iter().all(|i| word(i)))
+        .then(|| (namespace.to_owned(), package.to_owned(), interfaces))
 }
 
 #[cfg(test)]

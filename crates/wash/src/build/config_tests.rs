@@ -97,6 +97,10 @@ target_path = "/tmp/target"
                     go_path: None,
                     disable_go_generate: false,
                 },
+                dev: DevConfig {
+                    config: [],
+                    imports: [],
+                },
                 warnings: [],
             }
         "#]],
@@ -166,6 +170,10 @@ wasm_target = "wasm32-wasi-preview2"
                 go: GoConfig {
                     go_path: None,
                     disable_go_generate: false,
+                },
+                dev: DevConfig {
+                    config: [],
+                    imports: [],
                 },
                 warnings: [
                     Warning {
@@ -263,6 +271,10 @@ disable_go_generate = true
                 go: GoConfig {
                     go_path: None,
                     disable_go_generate: true,
+                },
+                dev: DevConfig {
+                    config: [],
+                    imports: [],
                 },
                 warnings: [],
             }
@@ -366,4 +378,89 @@ fn nearest_only_suggests_close_keys() {
     assert_eq!(nearest("wasm_taget", COMPONENT_KEYS), Some("wasm_target"));
     assert_eq!(nearest("key_dir", COMPONENT_KEYS), None);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
+}
+
+const DEV_HEAD: &str = r#"
+name = "counter"
+version = "0.1.0"
+language = "rust"
+type = "component"
+"#;
+
+#[test]
+fn dev_config_and_import_overrides() {
+    let text = format!(
+        r#"{DEV_HEAD}
+[dev]
+config = [{{ name = "shared" }}, {{ values = {{ greeting = "hi" }} }}]
+
+[[dev.overrides.imports]]
+interface_spec = "wasi:keyvalue/store,atomics@0.2.0-draft"
+image_ref = "providers/keyvalue-redis.par"
+link_name = "cache"
+config = [{{ values = {{ url = "redis://127.0.0.1:6379" }} }}]
+link_config = [{{ name = "bucket-map" }}]
+
+[[dev.overrides.imports]]
+interface = "wasmcloud:messaging/consumer"
+uri = "wasmcloud+builtin://messaging-nats"
+"#
+    );
+    let dev = parse(&text).unwrap().dev;
+    assert_eq!(
+        dev.config,
+        vec![
+            DevConfigEntry::Named("shared".into()),
+            DevConfigEntry::Values(BTreeMap::from([("greeting".into(), "hi".into())])),
+        ]
+    );
+    let [kv, messaging] = dev.imports.as_slice() else {
+        panic!("two overrides: {dev:?}");
+    };
+    assert_eq!((kv.namespace.as_str(), kv.package.as_str()), ("wasi", "keyvalue"));
+    assert_eq!(kv.interfaces, ["store", "atomics"]);
+    assert_eq!(kv.image_ref, "file:///project/providers/keyvalue-redis.par");
+    assert_eq!(kv.link_name.as_deref(), Some("cache"));
+    assert_eq!(
+        kv.config,
+        [DevConfigEntry::Values(BTreeMap::from([(
+            "url".into(),
+            "redis://127.0.0.1:6379".into()
+        )]))]
+    );
+    assert_eq!(kv.link_config, [DevConfigEntry::Named("bucket-map".into())]);
+    assert_eq!(messaging.interfaces, ["consumer"]);
+    assert_eq!(messaging.image_ref, "wasmcloud+builtin://messaging-nats");
+    assert_eq!(messaging.link_name, None);
+}
+
+#[test]
+fn dev_mistakes_name_the_key_and_the_fix() {
+    let bad_spec =
+        format!("{DEV_HEAD}\n[[dev.overrides.imports]]\ninterface_spec = \"keyvalue\"\nimage_ref = \"x.par\"\n");
+    let message = error(&bad_spec);
+    assert!(
+        message.contains("dev.overrides.imports.interface_spec") && message.contains("wasi:keyvalue/store,atomics"),
+        "{message}"
+    );
+    let no_provider = format!("{DEV_HEAD}\n[[dev.overrides.imports]]\ninterface_spec = \"wasi:keyvalue/store\"\n");
+    let message = error(&no_provider);
+    assert!(message.contains("dev.overrides.imports.image_ref"), "{message}");
+    let both = format!("{DEV_HEAD}\n[dev]\nconfig = [{{ name = \"a\", values = {{ k = \"v\" }} }}]\n");
+    let message = error(&both);
+    assert!(
+        message.contains("dev.config") && message.contains("give exactly one"),
+        "{message}"
+    );
+    let not_string = format!("{DEV_HEAD}\n[dev]\nconfig = [{{ values = {{ port = 8080 }} }}]\n");
+    let message = error(&not_string);
+    assert!(message.contains("dev.config.values.port"), "{message}");
+    let unread = format!("{DEV_HEAD}\n[dev]\nmanifests = []\n");
+    assert!(
+        warnings(&unread)
+            .iter()
+            .any(|w| w.contains("`dev.manifests` is not read by this wash dev yet")),
+        "{:?}",
+        warnings(&unread)
+    );
 }

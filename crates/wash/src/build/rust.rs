@@ -101,6 +101,48 @@ pub(crate) fn metadata(config: &ProjectConfig) -> Result<CargoProject, BuildErro
     })
 }
 
+/// Adds the rustup target `triple` to the project's toolchain when rustup
+/// manages it and the target is missing, saying so; without it cargo fails
+/// with "can't find crate for `core`". A project with its own `cargo_path`,
+/// or a machine without rustup, is left to cargo.
+fn ensure_target(
+    config: &ProjectConfig,
+    triple: &str,
+    stream: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), BuildError> {
+    if config.rust.cargo_path.is_some() {
+        return Ok(());
+    }
+    // In the project folder, so a `rust-toolchain.toml` there picks the toolchain.
+    let listed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(&config.project_dir)
+        .output();
+    let Some(listed) = listed.ok().filter(|out| out.status.success()) else {
+        return Ok(());
+    };
+    if installed(&String::from_utf8_lossy(&listed.stdout), triple) {
+        return Ok(());
+    }
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", triple]).current_dir(&config.project_dir);
+    progress(&format!(
+        "the Rust target {triple} is missing: running {}",
+        process::display(&add)
+    ));
+    process::run(
+        &mut add,
+        stream,
+        "install rustup (https://rustup.rs), then run `rustup target add`",
+    )
+}
+
+/// Whether `rustup target list --installed` printed `triple`.
+fn installed(list: &str, triple: &str) -> bool {
+    list.lines().any(|line| line.trim() == triple)
+}
+
 /// Runs `cargo build` and returns the wasm file it wrote.
 pub(crate) fn build(project: &Project, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, BuildError> {
     let config = &project.config;
@@ -109,6 +151,7 @@ pub(crate) fn build(project: &Project, progress: &mut dyn FnMut(&str)) -> Result
         .as_ref()
         .expect("rust projects are resolved with cargo metadata");
     let triple = config.component.wasm_target.rust_triple();
+    ensure_target(config, triple, project.stream, progress)?;
     let mut command = cargo_command(config);
     command.args(["build", "--target", triple]);
     if !config.rust.debug {
@@ -132,4 +175,17 @@ pub(crate) fn build(project: &Project, progress: &mut dyn FnMut(&str)) -> Result
         });
     }
     Ok(artifact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_targets_are_matched_whole() {
+        let list = "wasm32-wasip1\nx86_64-unknown-linux-gnu\n";
+        assert!(installed(list, "wasm32-wasip1"));
+        assert!(!installed(list, "wasm32-wasip2"));
+        assert!(!installed("", "wasm32-wasip2"));
+    }
 }

@@ -7,6 +7,7 @@ mod claims;
 mod completions;
 mod config;
 mod conn;
+mod dev;
 mod down;
 mod get;
 mod inspect;
@@ -61,6 +62,12 @@ enum Command {
     /// Put, get and delete named configurations on the lattice.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Build the project, serve it on 127.0.0.1:8000 and rebuild on every save.
+    ///
+    /// Runs the component on a host embedded in wash (HTTP in, key-value in memory, config; no
+    /// NATS). A failed build shows the compiler's error and leaves the last good build serving;
+    /// a good one replaces it without changing the URL. Ctrl-C stops it.
+    Dev(dev::DevArgs),
     /// Stop the host and nats-server that `wash up` started.
     Down(down::DownArgs),
     /// List hosts, inventories, links and claims on the lattice.
@@ -109,6 +116,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Claims(cmd) => claims::run(cmd),
         Command::Completions(args) => completions::run(&args),
         Command::Config(cmd) => config::run(cmd),
+        Command::Dev(args) => dev::run(&args, cli.output),
         Command::Down(args) => down::run(&args),
         Command::Get(cmd) => get::run(cmd),
         Command::Inspect(args) => inspect::run(&args),

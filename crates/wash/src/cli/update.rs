@@ -35,7 +35,7 @@ pub(crate) fn run(cmd: UpdateCommand) -> anyhow::Result<Output> {
         let host_id = args.host_id.map(HostId::new);
         let id = ComponentId::new(args.component_id.clone());
         let (done, old_ref) = lattice
-            .update_component(&id, &args.new_component_ref, host_id.as_ref())
+            .update_component(&id, &args.new_component_ref, host_id.as_ref(), None)
             .await?;
         let text = if done.message.is_empty() {
             format!(

@@ -170,20 +170,30 @@ impl Lattice {
         self.scale_component(&request, "stop").await
     }
 
-    /// Asks the host running a component to replace its image; returns the
-    /// host, the old reference and the host's message ("component X updating from A to B").
+    /// Asks the host running a component to replace its image (or, with the
+    /// reference it runs, to reload it if its bytes changed); returns the
+    /// host, the old reference and the host's message ("component X updating
+    /// from A to B"). With `wait`, also waits for the `component_scaled` of
+    /// the new reference (a reload of unchanged bytes publishes none).
     ///
     /// # Errors
     ///
-    /// [`LatticeErrorKind::NotRunning`] when no host runs it, or as the request fails.
+    /// [`LatticeErrorKind::NotRunning`] when no host runs it;
+    /// [`LatticeErrorKind::Failed`] with the host's error text on
+    /// `component_scale_failed`; [`LatticeErrorKind::WaitTimeout`]; or as
+    /// the request fails.
     pub async fn update_component(
         &self,
         id: &ComponentId,
         new_ref: &str,
         host_id: Option<&HostId>,
+        wait: Option<Duration>,
     ) -> Result<(Started, String), LatticeError> {
         validate_id("component", id.as_str())?;
         let (host_id, old_ref) = self.find_component(id, host_id).await?;
+        let events = self
+            .subscribe(wait, &[EventType::ComponentScaled, EventType::ComponentScaleFailed])
+            .await?;
         let command = UpdateComponentCommand {
             component_id: id.clone(),
             new_component_ref: new_ref.to_owned(),
@@ -195,6 +205,29 @@ impl Lattice {
             .update_component(&command)
             .await
             .map_err(|e| self.host_error(e, &host_id))?;
+        if let (Some(events), Some(timeout)) = (events, wait) {
+            let what = format!("`component_scaled` event for the update of component `{id}` on host `{host_id}`");
+            wait_for(events, timeout, &what, |event| match &event.event {
+                LatticeEvent::ComponentScaled(data)
+                    if data.component_id == *id
+                        && data.image_ref == new_ref
+                        && data.max_instances > 0
+                        && from_host(event, &data.host_id, &host_id) =>
+                {
+                    Some(Ok(()))
+                }
+                LatticeEvent::ComponentScaleFailed(data)
+                    if data.component_id == *id && from_host(event, &data.host_id, &host_id) =>
+                {
+                    Some(Err(LatticeError::new(
+                        LatticeErrorKind::Failed,
+                        format!("could not update component `{id}` on host `{host_id}`: {}", data.error),
+                    )))
+                }
+                _ => None,
+            })
+            .await?;
+        }
         Ok((Started { host_id, message }, old_ref))
     }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::Run;
 
 /// The repository's examples folder.
-fn examples_dir() -> PathBuf {
+pub(crate) fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
@@ -35,7 +35,7 @@ pub(crate) fn wash_in(cwd: &Path, keys: &Path, args: &[&str]) -> Run {
 }
 
 /// Copies a project without its `target/` and `build/` folders.
-fn copy_project(from: &Path, to: &Path) {
+pub(crate) fn copy_project(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -231,6 +231,57 @@ fn a_failing_cargo_build_shows_the_command_and_cargos_error() {
         run.stderr
     );
     assert!(run.stderr.contains("mismatched types"), "{}", run.stderr);
+}
+
+/// A `rustup` that reports only the host target installed and records
+/// what it is asked; cargo is rustup's proxy and does not call it by name.
+#[cfg(unix)]
+fn rustup_without_wasm_targets(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let log = dir.join("rustup.log");
+    let script = dir.join("rustup");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$*\" in\n  'target list --installed') echo x86_64-unknown-linux-gnu ;;\nesac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    log
+}
+
+#[cfg(unix)]
+#[test]
+fn a_missing_rust_target_is_added_with_rustup_and_said() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("hello");
+    copy_project(&examples_dir().join("hello"), &project);
+    let tools = work.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let log = rustup_without_wasm_targets(&tools);
+    let path = std::env::join_paths(
+        std::iter::once(tools).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_wash"))
+        .arg("build")
+        .current_dir(&project)
+        .env("WASH_KEYS", work.path().join("keys"))
+        .env("USER", "tester")
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env("PATH", path)
+        .output()
+        .expect("wash runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the Rust target wasm32-wasip2 is missing: running rustup target add wasm32-wasip2"),
+        "{stderr}"
+    );
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(asked, "target list --installed\ntarget add wasm32-wasip2\n");
 }
 
 #[test]

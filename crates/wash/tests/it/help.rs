@@ -20,6 +20,7 @@ fn top_level_help_lists_only_working_commands() {
           claims       Sign components and inspect their claims
           completions  Print a shell completion script
           config       Put, get and delete named configurations on the lattice
+          dev          Build the project, serve it on 127.0.0.1:8000 and rebuild on every save
           down         Stop the host and nats-server that `wash up` started
           get          List hosts, inventories, links and claims on the lattice
           inspect      Describe a component or module: its claims and, with --wit, its WIT world

@@ -3,6 +3,7 @@
 
 mod build;
 mod claims_sign;
+mod dev;
 mod help;
 mod inspect;
 mod keys;

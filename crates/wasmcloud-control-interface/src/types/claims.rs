@@ -115,8 +115,8 @@ impl From<ComponentClaims> for ClaimsEntry {
 }
 
 impl From<ProviderClaims> for ClaimsEntry {
-    /// Missing optional claims become empty strings (and a revision of `0`);
-    /// `config_schema` is left out when the provider declares none.
+    /// Missing optional claims become empty strings (and a revision of `0`),
+    /// `config_schema` included, as upstream writes them.
     fn from(p: ProviderClaims) -> Self {
         let mut map = BTreeMap::new();
         insert_both(&mut map, "iss", "issuer", &p.issuer);
@@ -124,9 +124,7 @@ impl From<ProviderClaims> for ClaimsEntry {
         insert_both(&mut map, "rev", "revision", &p.revision.unwrap_or(0).to_string());
         map.insert("name".into(), p.name.unwrap_or_default());
         map.insert("version".into(), p.version.unwrap_or_default());
-        if let Some(schema) = p.config_schema {
-            map.insert("config_schema".into(), schema);
-        }
+        map.insert("config_schema".into(), p.config_schema.unwrap_or_default());
         Self(map)
     }
 }
@@ -176,6 +174,7 @@ mod tests {
         });
         expect![[r#"
             {
+              "config_schema": "",
               "iss": "AACCOUNT",
               "issuer": "AACCOUNT",
               "name": "redis",

@@ -2,6 +2,8 @@
 //! `component.auction`. Scale and update answer at once and do their work in
 //! a task of their own, announcing the outcome as `component_scaled` or
 //! `component_scale_failed`; operations on one component id apply in order.
+//! A component's identity is its content: scaling or updating to the
+//! reference it runs fetches it again and reloads only new bytes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,16 +57,19 @@ pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<(
     let Some(running) = ctx.components.get(id.as_str()) else {
         return Err(CtlError::ComponentNotFound(id.clone()));
     };
-    if running.image_ref == cmd.new_component_ref {
-        return Ok(done(format!(
-            "component {id} already updated to {}",
+    // Identity is content: the same reference may name new bytes (a
+    // rebuilt file, a moved tag), so it is fetched again and compared.
+    let message = if running.image_ref == cmd.new_component_ref {
+        format!(
+            "component {id} reloading {} if its content changed",
             cmd.new_component_ref
-        )));
-    }
-    let message = format!(
-        "component {id} updating from {} to {}",
-        running.image_ref, cmd.new_component_ref
-    );
+        )
+    } else {
+        format!(
+            "component {id} updating from {} to {}",
+            running.image_ref, cmd.new_component_ref
+        )
+    };
     let ctx = Arc::clone(ctx);
     tokio::spawn(async move { apply_update(&ctx, cmd).await });
     Ok(done(message))
@@ -130,7 +135,24 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
             let update_ref = current
                 .as_ref()
                 .is_none_or(|c| cmd.allow_update && !cmd.component_ref.is_empty() && cmd.component_ref != c.image_ref);
+            let same_ref = current
+                .as_ref()
+                .is_some_and(|c| cmd.component_ref.is_empty() || cmd.component_ref == c.image_ref);
             let (image_ref, component) = match (&current, update_ref) {
+                (Some(running), false) if same_ref => {
+                    match reload_if_changed(ctx, &id, running, max_instances, &annotations).await {
+                        Ok(component) => (running.image_ref.clone(), component),
+                        Err(error) => {
+                            let failed = Outcome {
+                                image_ref: running.image_ref.clone(),
+                                max_instances,
+                                annotations,
+                            };
+                            publish_failed(ctx, &id, &failed, error, running.component.claims()).await;
+                            return;
+                        }
+                    }
+                }
                 (Some(running), false) => (running.image_ref.clone(), running.component.clone()),
                 _ => match load(
                     ctx,
@@ -191,6 +213,9 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
 }
 
 /// Swaps a running component for the one `cmd` names, keeping its scale.
+/// Identity is content: the same bytes under the same reference change
+/// nothing; the same bytes under a new reference are recorded without a
+/// recompile; new bytes, under any reference, are loaded.
 async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
     let id = cmd.component_id.clone();
     let lock = ctx.components.op_lock(&id);
@@ -205,12 +230,26 @@ async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
         max_instances: current.max_instances,
         annotations,
     };
-    let starting = Starting {
-        max_instances: outcome.max_instances,
-        annotations: &outcome.annotations,
+    let loaded = match fetch(ctx, &cmd.new_component_ref).await {
+        Ok(bytes) if wasmcloud_runtime::wasm_hash(&bytes) == current.component.wasm_hash() => {
+            if cmd.new_component_ref == current.image_ref && outcome.annotations == current.annotations {
+                tracing::info!(component_id = %id, image_ref = %cmd.new_component_ref, "component unchanged: same content");
+                return;
+            }
+            Ok(current.component.clone())
+        }
+        Ok(bytes) => {
+            let starting = Starting {
+                max_instances: outcome.max_instances,
+                annotations: &outcome.annotations,
+            };
+            compile(ctx, &id, &cmd.new_component_ref, bytes, starting).await
+        }
+        Err(error) => Err(error),
     };
-    match load(ctx, &id, &cmd.new_component_ref, starting).await {
+    match loaded {
         Ok(component) => {
+            let reloaded = component.wasm_hash() != current.component.wasm_hash();
             let running = RunningComponent {
                 image_ref: cmd.new_component_ref.clone(),
                 component,
@@ -224,10 +263,45 @@ async fn apply_update(ctx: &HostCtx, cmd: UpdateComponentCommand) {
             install(ctx, &id, running, true).await;
             let claims = ctx.components.get(id.as_str());
             publish_scaled(ctx, &id, &outcome, claims.as_ref().and_then(|c| c.component.claims())).await;
-            tracing::info!(component_id = %id, image_ref = %cmd.new_component_ref, "component updated");
+            // As upstream hosts do (and wadm expects): the new reference at its
+            // scale, then the one it replaced at 0.
+            if current.image_ref != cmd.new_component_ref {
+                let retired = Outcome::stopped(&current.image_ref, current.annotations.clone());
+                publish_scaled(ctx, &id, &retired, current.component.claims()).await;
+            }
+            tracing::info!(component_id = %id, image_ref = %cmd.new_component_ref, reloaded, "component updated");
         }
         Err(error) => publish_failed(ctx, &id, &outcome, error, current.component.claims()).await,
     }
+}
+
+/// The component a scale to the reference already running leaves in
+/// place: the running one while the reference names the same bytes, the
+/// new bytes loaded once it names others.
+async fn reload_if_changed(
+    ctx: &HostCtx,
+    id: &ComponentId,
+    running: &RunningComponent,
+    max_instances: u32,
+    annotations: &BTreeMap<String, String>,
+) -> Result<wasmcloud_runtime::Component, String> {
+    let bytes = match fetch(ctx, &running.image_ref).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            // What runs stays: it was loaded from this reference and still serves.
+            tracing::warn!(component_id = %id, image_ref = %running.image_ref, %error, "cannot check the component's reference for new content; keeping what runs");
+            return Ok(running.component.clone());
+        }
+    };
+    if wasmcloud_runtime::wasm_hash(&bytes) == running.component.wasm_hash() {
+        return Ok(running.component.clone());
+    }
+    tracing::info!(component_id = %id, image_ref = %running.image_ref, "component content changed: reloading");
+    let starting = Starting {
+        max_instances,
+        annotations,
+    };
+    compile(ctx, id, &running.image_ref, bytes, starting).await
 }
 
 /// The `component_limits` of a scale request as the runtime applies them,
@@ -251,32 +325,47 @@ async fn load(
     reference: &str,
     start: Starting<'_>,
 ) -> Result<wasmcloud_runtime::Component, String> {
-    let limits = ctx.runtime.limits();
-    let max_components = usize::try_from(limits.max_components).unwrap_or(usize::MAX);
+    let bytes = fetch(ctx, reference).await?;
+    compile(ctx, id, reference, bytes, start).await
+}
+
+/// The bytes `reference` names, under the host's file policy and size cap.
+async fn fetch(ctx: &HostCtx, reference: &str) -> Result<Vec<u8>, String> {
+    let policy = artifact::FilePolicy {
+        allow: ctx.config.allow_file_load,
+        root: ctx.config.allowed_file_root.as_deref(),
+    };
+    artifact::fetch(
+        reference,
+        artifact::Artifact::Component,
+        policy,
+        ctx.runtime.limits().max_component_size,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Verifies and compiles fetched bytes, then asks the policy service.
+async fn compile(
+    ctx: &HostCtx,
+    id: &ComponentId,
+    reference: &str,
+    bytes: Vec<u8>,
+    start: Starting<'_>,
+) -> Result<wasmcloud_runtime::Component, String> {
+    let max_components = usize::try_from(ctx.runtime.limits().max_components).unwrap_or(usize::MAX);
     if !ctx.components.contains(id.as_str()) && ctx.components.list().len() >= max_components {
         return Err(format!(
             "this host already runs its maximum of {max_components} components: raise --max-components or scale on another host"
         ));
     }
-    let policy = artifact::FilePolicy {
-        allow: ctx.config.allow_file_load,
-        root: ctx.config.allowed_file_root.as_deref(),
-    };
-    let bytes = artifact::fetch(
-        reference,
-        artifact::Artifact::Component,
-        policy,
-        limits.max_component_size,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
     let runtime = ctx.runtime.clone();
     let runtime_id = id.to_string();
     let component = tokio::task::spawn_blocking(move || runtime.load(runtime_id, &bytes))
         .await
         .map_err(|e| format!("loading the component failed unexpectedly: {e}"))?
         .map_err(|e| crate::error::chain(&e))?;
-    ctx.permitted(&crate::policy::Start::Component {
+    ctx.permitted(&crate::policy::Request::StartComponent {
         id: id.as_str(),
         image_ref: reference,
         max_instances: start.max_instances,
@@ -302,6 +391,18 @@ async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new
         .component
         .set_limits(component_limits(running.limits.as_ref()).0);
     running.component.set_instance_permits(running.permits.clone());
+    if ctx.policy.is_active() {
+        let admission = crate::policy::Admission {
+            policy: Arc::clone(&ctx.policy),
+            target: crate::policy::Target {
+                id: id.to_string(),
+                image_ref: running.image_ref.clone(),
+                annotations: running.annotations.clone(),
+                claims: running.component.claims().map(|token| (&token.claims).into()),
+            },
+        };
+        running.component.set_admission(Some(Arc::new(admission)));
+    }
     let image_ref = running.image_ref.clone();
     let claims = running.component.claims().map(stored_claims);
     ctx.components.insert(id.clone(), running);

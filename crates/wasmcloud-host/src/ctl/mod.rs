@@ -20,7 +20,6 @@ use std::sync::Arc;
 use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 use wasmcloud_control_interface::CtlResponse;
 use wasmcloud_control_interface::subject::{CtlOperation, HostSubscriptionOptions};
 
@@ -28,7 +27,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::host::HostCtx;
 
 /// How many control requests are handled at once; more wait in NATS.
-const MAX_CONCURRENT_REQUESTS: usize = 256;
+pub(crate) const MAX_CONCURRENT_REQUESTS: usize = 256;
 
 /// What a handler answers.
 pub(crate) enum Reply {
@@ -85,7 +84,7 @@ pub(crate) async fn subscribe(ctx: &HostCtx) -> Result<Vec<async_nats::Subscribe
 /// Serves control requests until the host shuts down.
 pub(crate) async fn serve(ctx: Arc<HostCtx>, subscribers: Vec<async_nats::Subscriber>) {
     let mut messages = futures::stream::select_all(subscribers);
-    let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
+    let limit = Arc::clone(&ctx.ctl_in_flight);
     let mut stopping = ctx.shutdown.requested();
     loop {
         let message = tokio::select! {
@@ -111,10 +110,9 @@ pub(crate) async fn serve(ctx: Arc<HostCtx>, subscribers: Vec<async_nats::Subscr
 /// Answers one request.
 async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
     let subject = message.subject.to_string();
-    let Some(reply_to) = message.reply.clone() else {
-        tracing::debug!(%subject, "ignoring a control message without a reply subject");
-        return;
-    };
+    // A request without a reply subject is still carried out (upstream's
+    // `registry.put` and a fire-and-forget `host.stop` are sent that way);
+    // only its answer has nowhere to go.
     let answer = AssertUnwindSafe(dispatch(ctx, &subject, &message.payload))
         .catch_unwind()
         .await
@@ -123,6 +121,10 @@ async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
             reply::<()>(Err(CtlError::Panicked))
         });
     let Reply::Json(bytes) = answer else {
+        return;
+    };
+    let Some(reply_to) = message.reply.clone() else {
+        tracing::debug!(%subject, "control request without a reply subject carried out; its answer is dropped");
         return;
     };
     if bytes.len() as u64 > ctx.nats.server_info().max_payload as u64 {

@@ -21,7 +21,7 @@ use wasmcloud_provider_archive::{ProviderArchive, native_target};
 use super::{CtlError, Reply, decode, done, reply};
 use crate::artifact::{self, Artifact};
 use crate::host::HostCtx;
-use crate::providers::{BUILTIN_SCHEME, Builtin, Kind, ProviderProcess, RunningProvider};
+use crate::providers::{BUILTIN_SCHEME, Builtin, Kind, ProviderProcess, RunningProvider, reported_ref};
 use crate::store::StoredClaims;
 
 /// The largest provider archive or executable a host reads.
@@ -114,7 +114,7 @@ async fn start_builtin(
     builtin: Builtin,
 ) -> Result<Option<Token<CapabilityProvider>>, String> {
     let annotations = cmd.annotations.clone().unwrap_or_default();
-    ctx.permitted(&crate::policy::Start::Provider {
+    ctx.permitted(&crate::policy::Request::StartProvider {
         id: cmd.provider_id.as_str(),
         image_ref: &cmd.provider_ref,
         annotations: &annotations,
@@ -131,7 +131,7 @@ async fn start_builtin(
     ctx.providers.insert(
         cmd.provider_id.clone(),
         RunningProvider {
-            image_ref: cmd.provider_ref.clone(),
+            image_ref: reported_ref(&cmd.provider_ref).to_owned(),
             kind: Kind::Builtin(builtin),
             annotations: cmd.annotations.clone().unwrap_or_default(),
             config: cmd.config.clone(),
@@ -148,7 +148,7 @@ async fn start_process(
 ) -> Result<Option<Token<CapabilityProvider>>, String> {
     let (executable, claims) = executable(ctx, &cmd.provider_id, &cmd.provider_ref).await?;
     let annotations = cmd.annotations.clone().unwrap_or_default();
-    ctx.permitted(&crate::policy::Start::Provider {
+    ctx.permitted(&crate::policy::Request::StartProvider {
         id: cmd.provider_id.as_str(),
         image_ref: &cmd.provider_ref,
         annotations: &annotations,
@@ -159,7 +159,7 @@ async fn start_process(
     ctx.providers.insert(
         cmd.provider_id.clone(),
         RunningProvider {
-            image_ref: cmd.provider_ref.clone(),
+            image_ref: reported_ref(&cmd.provider_ref).to_owned(),
             kind: Kind::Process(process),
             annotations: cmd.annotations.clone().unwrap_or_default(),
             config: cmd.config.clone(),
@@ -249,7 +249,7 @@ async fn finish_start(ctx: &HostCtx, cmd: StartProviderCommand, claims: Option<&
     let written = ctx
         .store
         .update_spec(&component_id, |spec| {
-            spec.url.clone_from(&cmd.provider_ref);
+            reported_ref(&cmd.provider_ref).clone_into(&mut spec.url);
             Ok(())
         })
         .await;
@@ -273,7 +273,7 @@ async fn finish_start(ctx: &HostCtx, cmd: StartProviderCommand, claims: Option<&
             annotations: cmd.annotations.unwrap_or_default(),
             claims: claims.map(event_claims),
             host_id: ctx.identity.host_id.clone(),
-            image_ref: cmd.provider_ref,
+            image_ref: reported_ref(&cmd.provider_ref).to_owned(),
             instance_id: claims.map(|_| id.to_string()),
             link_name: claims.map(|_| LinkName::default_name()),
             provider_id: id.clone(),

@@ -46,6 +46,13 @@ pub struct ClientLimits {
     /// HTTP/2 pings an idle connection this often and closes it when a ping
     /// goes unanswered as long (`http2_keep_alive_ms`).
     pub http2_keep_alive: Duration,
+    /// A connection that began no request and had none in flight for this
+    /// long is closed gracefully, whatever the protocol (`idle_timeout_ms`;
+    /// checked once per timeout, so it goes within twice that): an HTTP/2
+    /// client that answers pings but sends nothing does not keep its slot.
+    /// An idle HTTP/1 connection is closed sooner, by the request head
+    /// timeout.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ClientLimits {
@@ -56,6 +63,7 @@ impl Default for ClientLimits {
             body_idle_timeout: Duration::from_secs(30),
             max_request_body_bytes: 100 << 20,
             http2_keep_alive: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -89,6 +97,10 @@ pub struct IngressSettings {
     pub drain_timeout: Duration,
     /// What one client may hold or send.
     pub client_limits: ClientLimits,
+    /// Host mode: the request header whose value names the host (`header`,
+    /// as upstream's provider reads it); `None` for the URI's authority or
+    /// the `Host` header.
+    pub host_header: Option<http::HeaderName>,
 }
 
 impl Default for IngressSettings {
@@ -98,6 +110,7 @@ impl Default for IngressSettings {
             default_address: DEFAULT_ADDRESS,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             client_limits: ClientLimits::default(),
+            host_header: None,
         }
     }
 }
@@ -127,6 +140,8 @@ impl IngressSettings {
                 settings.routing_mode = parse_mode(value)?;
             } else if key.eq_ignore_ascii_case("default_address") {
                 settings.default_address = parse_address("default_address", value)?;
+            } else if key.eq_ignore_ascii_case("header") {
+                settings.host_header = parse_header(value)?;
             } else {
                 settings.client_limits.read(key, value)?;
             }
@@ -160,6 +175,10 @@ impl ClientLimits {
                 let ms = parse_number("http2_keep_alive_ms", value, HOUR_MS, 20_000)?;
                 self.http2_keep_alive = Duration::from_millis(ms);
             }
+            "idle_timeout_ms" => {
+                let ms = parse_number("idle_timeout_ms", value, HOUR_MS, 60_000)?;
+                self.idle_timeout = Duration::from_millis(ms);
+            }
             _ => {}
         }
         Ok(())
@@ -177,6 +196,14 @@ fn parse_number(key: &'static str, value: &str, max: u64, example: u64) -> Resul
             max,
             example,
         })
+}
+
+/// `host` (any case) is the default; anything else names the header to read.
+fn parse_header(value: &str) -> Result<Option<http::HeaderName>, IngressError> {
+    let name = http::HeaderName::try_from(value).map_err(|_| IngressError::InvalidHeader {
+        value: value.to_owned(),
+    })?;
+    Ok((name != http::header::HOST).then_some(name))
 }
 
 fn parse_mode(value: &str) -> Result<RoutingMode, IngressError> {
@@ -251,21 +278,22 @@ impl RouteSpec {
 }
 
 /// Turns a link's `path` into the prefix the router compares: it must start
-/// with `/`; a trailing `/` and a trailing catch-all segment in upstream's
-/// router syntax (`/api/{*rest}`, `/api/*rest`) are dropped, so `/api`,
-/// `/api/` and `/api/{*rest}` name the same route.
+/// with `/`; trailing `/`s and trailing catch-all segments in upstream's
+/// router syntax (`/api/{*rest}`, `/api/*rest`) are dropped until none is
+/// left, so `/api`, `/api/`, `/api/{*rest}` and `/api/*rest/` name the
+/// same route, and a normalized prefix normalizes to itself.
 pub(crate) fn normalize_path(path: &str) -> Result<String, IngressError> {
     if !path.starts_with('/') {
         return Err(IngressError::InvalidPath { path: path.to_string() });
     }
-    let mut prefix = path;
-    if let Some(slash) = prefix.rfind('/') {
+    let mut prefix = path.trim_end_matches('/');
+    while let Some(slash) = prefix.rfind('/') {
         let last = &prefix[slash + 1..];
-        if last.starts_with("{*") && last.ends_with('}') || last.starts_with('*') {
-            prefix = &prefix[..slash];
+        if !(last.starts_with("{*") && last.ends_with('}') || last.starts_with('*')) {
+            break;
         }
+        prefix = prefix[..slash].trim_end_matches('/');
     }
-    let prefix = prefix.trim_end_matches('/');
     Ok(if prefix.is_empty() {
         "/".to_string()
     } else {
@@ -317,6 +345,7 @@ mod tests {
             ("body_idle_timeout_ms", "500"),
             ("max_request_body_bytes", "1024"),
             ("http2_keep_alive_ms", "1000"),
+            ("Idle_Timeout_Ms", "2000"),
         ]);
         let limits = IngressSettings::from_provider_config(&config).unwrap().client_limits;
         assert_eq!(limits.max_connections, 8);
@@ -324,6 +353,7 @@ mod tests {
         assert_eq!(limits.body_idle_timeout, Duration::from_millis(500));
         assert_eq!(limits.max_request_body_bytes, 1024);
         assert_eq!(limits.http2_keep_alive, Duration::from_secs(1));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(2));
         for (key, value) in [
             ("max_connections", "0"),
             ("body_idle_timeout_ms", "soon"),
@@ -371,7 +401,14 @@ mod tests {
 
     #[test]
     fn paths_normalize_to_one_prefix() {
-        for path in ["/api", "/api/", "/api/{*rest}", "/api/*rest"] {
+        for path in [
+            "/api",
+            "/api/",
+            "/api/{*rest}",
+            "/api/*rest",
+            "/api/*rest/",
+            "/api//{*a}/*b",
+        ] {
             assert_eq!(normalize_path(path).unwrap(), "/api", "{path}");
         }
         assert_eq!(normalize_path("/").unwrap(), "/");

@@ -32,6 +32,13 @@ pub enum IngressError {
         example: u64,
     },
 
+    /// The provider config's `header` is not a valid HTTP header name.
+    #[error("config `header` is `{value}`, not an HTTP header name: use e.g. `x-forwarded-host`")]
+    InvalidHeader {
+        /// The value found in the config.
+        value: String,
+    },
+
     /// A config value that should be a socket address does not parse.
     #[error("config `{key}` is `{value}`, not a socket address: use e.g. `127.0.0.1:8080`")]
     InvalidAddress {

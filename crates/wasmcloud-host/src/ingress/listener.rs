@@ -8,11 +8,13 @@
 //! with one of the ingress's connection slots, and one that has not sent a
 //! complete request head by the deadline is closed, whatever the protocol
 //! (the HTTP/1 header timeout alone does not cover protocol detection or the
-//! HTTP/2 handshake).
+//! HTTP/2 handshake), and one with no request in flight for the idle
+//! timeout is closed gracefully (an HTTP/2 client answering pings would
+//! otherwise keep its slot for ever).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -26,7 +28,7 @@ use tokio::time::Instant;
 
 use super::config::ClientLimits;
 use super::error::IngressError;
-use super::lookup::ComponentLookup;
+use super::lookup::{ComponentLookup, RequestObserver, ServedRequest};
 use super::routes::RouteSet;
 use super::service::{self, Shared};
 
@@ -77,6 +79,7 @@ impl Listener {
         address: SocketAddr,
         routes: RouteSet,
         lookup: Arc<dyn ComponentLookup>,
+        observer: Option<Arc<dyn RequestObserver>>,
         clients: Arc<Clients>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self, IngressError> {
@@ -92,6 +95,7 @@ impl Listener {
             lookup,
             local_host,
             limits: clients.limits,
+            observer,
         });
         let (stop, stop_rx) = watch::channel(None);
         let task = runtime.spawn(accept_loop(listener, Arc::clone(&shared), clients, stop_rx));
@@ -215,13 +219,30 @@ async fn serve_connection(
     // Small responses must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let head_timeout = shared.limits.request_head_timeout;
-    // Set when hyper hands over the first request: its head is complete.
-    let requested = Arc::new(AtomicBool::new(false));
+    let idle_timeout = shared.limits.idle_timeout;
+    let activity = Arc::new(Activity::default());
     let service = {
-        let requested = Arc::clone(&requested);
-        service_fn(move |request| {
-            requested.store(true, Ordering::Relaxed);
-            service::serve(Arc::clone(&shared), request)
+        let activity = Arc::clone(&activity);
+        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let busy = Busy::new(Arc::clone(&activity));
+            let observed = shared.observer.clone().map(|observer| {
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                (observer, method, path, std::time::Instant::now())
+            });
+            let response = service::serve(Arc::clone(&shared), request);
+            async move {
+                let response = response.await;
+                drop(busy);
+                if let (Some((observer, method, path, started)), Ok(answer)) = (observed, &response) {
+                    observer.served(&ServedRequest {
+                        method: &method,
+                        path: &path,
+                        status: answer.status(),
+                        elapsed: started.elapsed(),
+                    });
+                }
+                response
+            }
         })
     };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -229,15 +250,31 @@ async fn serve_connection(
     let first_head = tokio::time::sleep(head_timeout);
     tokio::pin!(first_head);
     let mut awaiting_first = true;
+    // Checked once per idle timeout: a connection that began no request
+    // since the last check and has none in flight is closed, so an idle one
+    // goes after one to two timeouts, and requests never read the clock.
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
+    let mut requests_at_last_tick = 0;
     let result = loop {
         tokio::select! {
             result = connection.as_mut() => break result,
             () = &mut first_head, if awaiting_first => {
-                if !requested.load(Ordering::Relaxed) {
+                if activity.requests.load(Ordering::Relaxed) == 0 {
                     tracing::debug!(?head_timeout, "http ingress closes a connection without a request head");
                     return;
                 }
                 awaiting_first = false;
+            }
+            () = &mut idle => {
+                let seen = activity.requests.load(Ordering::Relaxed);
+                if activity.in_flight.load(Ordering::Acquire) == 0 && seen == requests_at_last_tick {
+                    tracing::debug!(?idle_timeout, "http ingress closes an idle connection");
+                    connection.as_mut().graceful_shutdown();
+                    break connection.as_mut().await;
+                }
+                requests_at_last_tick = seen;
+                idle.as_mut().reset(Instant::now() + idle_timeout);
             }
             _ = stop.changed() => {
                 // Finish the request in flight (if any), then close.
@@ -248,5 +285,32 @@ async fn serve_connection(
     };
     if let Err(err) = result {
         tracing::debug!(error = %err, "http ingress connection ended with an error");
+    }
+}
+
+/// What one connection is doing, for its head deadline and idle timer: two
+/// relaxed counters per request, no clock.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Requests the connection has begun, ever.
+    requests: AtomicU64,
+    /// Requests whose response head is not handed over yet.
+    in_flight: AtomicUsize,
+}
+
+/// One request in flight on a connection.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::Relaxed);
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(activity)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }

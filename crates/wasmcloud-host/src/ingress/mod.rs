@@ -38,12 +38,12 @@
 //! ```
 
 mod body;
-mod config;
+pub(crate) mod config;
 mod error;
 mod listener;
 mod lookup;
-mod routes;
-mod service;
+pub(crate) mod routes;
+pub(crate) mod service;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,7 +55,7 @@ use wasmcloud_runtime::ComponentId;
 
 pub use config::{ClientLimits, DEFAULT_ADDRESS, DEFAULT_DRAIN_TIMEOUT, IngressSettings, RoutingMode};
 pub use error::IngressError;
-pub use lookup::ComponentLookup;
+pub use lookup::{ComponentLookup, RequestObserver, ServedRequest};
 
 use config::RouteSpec;
 use listener::{Clients, Listener};
@@ -89,6 +89,8 @@ impl RouteKey {
 pub struct HttpIngress {
     settings: IngressSettings,
     lookup: Arc<dyn ComponentLookup>,
+    /// Told of every answered request, if anyone asked.
+    observer: Option<Arc<dyn RequestObserver>>,
     /// Connection slots and limits, shared by every listener.
     clients: Arc<Clients>,
     runtime: tokio::runtime::Handle,
@@ -130,6 +132,20 @@ impl HttpIngress {
     /// [`IngressError::NoRuntime`] outside a Tokio runtime and
     /// [`IngressError::Bind`] when the shared listener cannot bind.
     pub fn new(settings: IngressSettings, lookup: impl ComponentLookup) -> Result<Self, IngressError> {
+        Self::observed(settings, lookup, None)
+    }
+
+    /// As [`HttpIngress::new`], telling `observer` (if any) of every request
+    /// answered.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpIngress::new`].
+    pub fn observed(
+        settings: IngressSettings,
+        lookup: impl ComponentLookup,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Result<Self, IngressError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| IngressError::NoRuntime)?;
         let lookup: Arc<dyn ComponentLookup> = Arc::new(lookup);
         let clients = Arc::new(Clients::new(settings.client_limits));
@@ -139,13 +155,18 @@ impl HttpIngress {
                 settings.default_address,
                 RouteSet::Paths(Vec::new()),
                 Arc::clone(&lookup),
+                observer.clone(),
                 Arc::clone(&clients),
                 &runtime,
             )?),
             RoutingMode::Host => Some(Listener::bind(
                 settings.default_address,
-                RouteSet::Hosts(Vec::new()),
+                RouteSet::Hosts {
+                    header: settings.host_header.clone(),
+                    hosts: Vec::new(),
+                },
                 Arc::clone(&lookup),
+                observer.clone(),
                 Arc::clone(&clients),
                 &runtime,
             )?),
@@ -153,6 +174,7 @@ impl HttpIngress {
         Ok(Self {
             settings,
             lookup,
+            observer,
             clients,
             runtime,
             state: Mutex::new(State {
@@ -220,6 +242,7 @@ impl HttpIngress {
                     *address,
                     RouteSet::Single(key.component_id.clone()),
                     Arc::clone(&self.lookup),
+                    self.observer.clone(),
                     Arc::clone(&self.clients),
                     &self.runtime,
                 )?;
@@ -238,7 +261,7 @@ impl HttpIngress {
             RouteSpec::Host(host) => {
                 let listener = state.shared_listener.as_ref().ok_or(IngressError::ShutDown)?;
                 let mut routes = listener.shared().routes.write().unwrap_or_else(PoisonError::into_inner);
-                if let RouteSet::Hosts(hosts) = &mut *routes {
+                if let RouteSet::Hosts { hosts, .. } = &mut *routes {
                     hosts.push((host.clone(), key.component_id.clone()));
                 }
                 listener.local_addr()
@@ -281,7 +304,7 @@ impl HttpIngress {
             RouteSpec::Host(host) => {
                 if let Some(listener) = &state.shared_listener {
                     let mut routes = listener.shared().routes.write().unwrap_or_else(PoisonError::into_inner);
-                    if let RouteSet::Hosts(hosts) = &mut *routes {
+                    if let RouteSet::Hosts { hosts, .. } = &mut *routes {
                         hosts.retain(|(h, id)| !(h == host && *id == key.component_id));
                     }
                 }

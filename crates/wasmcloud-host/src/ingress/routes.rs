@@ -15,8 +15,12 @@ pub(crate) enum RouteSet {
     Single(ComponentId),
     /// Path mode: `(prefix, component)`, longest prefix first.
     Paths(Vec<(String, ComponentId)>),
-    /// Host mode: `(lowercase host, component)`.
-    Hosts(Vec<(String, ComponentId)>),
+    /// Host mode: `(lowercase host, component)`, the host read from
+    /// `header` when set, else from the URI's authority or `Host`.
+    Hosts {
+        header: Option<http::HeaderName>,
+        hosts: Vec<(String, ComponentId)>,
+    },
 }
 
 impl RouteSet {
@@ -29,7 +33,7 @@ impl RouteSet {
                 .iter()
                 .find(|(prefix, _)| path_matches(prefix, path))
                 .map(|(_, id)| id),
-            Self::Hosts(hosts) => {
+            Self::Hosts { hosts, .. } => {
                 let host = strip_port(host?);
                 hosts
                     .iter()
@@ -100,7 +104,10 @@ mod tests {
 
     #[test]
     fn hosts_match_without_port_or_case() {
-        let set = RouteSet::Hosts(vec![("api.example.com".into(), "api".into())]);
+        let set = RouteSet::Hosts {
+            header: None,
+            hosts: vec![("api.example.com".into(), "api".into())],
+        };
         assert_eq!(
             set.route("/", Some("API.example.com:8000")).map(ComponentId::as_str),
             Some("api")

@@ -2,7 +2,7 @@
 //! routes, ask the host for the running component, run the component's
 //! `wasi:http/incoming-handler` (the runtime waits for an instance permit),
 //! and turn every failure into a response for this request alone (404 no
-//! route, 503 not running, 500 guest failure). No NATS, no global lock, no allocation on
+//! route, 503 not running, 403 refused by policy, 500 guest failure). No NATS, no global lock, no allocation on
 //! the success path beyond what hyper and the runtime need.
 
 use std::convert::Infallible;
@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) local_host: HeaderValue,
     /// What one client may send.
     pub(crate) limits: ClientLimits,
+    /// Told of each answered request, if anyone asked.
+    pub(crate) observer: Option<Arc<dyn super::RequestObserver>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -53,13 +55,7 @@ pub(crate) async fn serve(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let found = {
         let routes = shared.routes.read().unwrap_or_else(PoisonError::into_inner);
-        let host = request
-            .uri()
-            .host()
-            .or_else(|| request.headers().get(HOST).and_then(|h| h.to_str().ok()));
-        routes
-            .route(request.uri().path(), host)
-            .map(|id| (id.clone(), shared.lookup.lookup(id.as_str())))
+        route(&routes, &request).map(|id| (id.clone(), shared.lookup.lookup(id.as_str())))
     };
     let (component_id, component) = match found {
         None => return Ok(text(StatusCode::NOT_FOUND, "no route for this request\n".into())),
@@ -83,6 +79,11 @@ pub(crate) async fn serve(
         Ok(response) => Ok(response),
         // The host stopped the component while the request waited for an instance.
         Err(err) if *err.kind() == ErrorKind::Stopped => Ok(not_running(&component_id)),
+        // The host's policy refused it: the caller is told why; nothing failed.
+        Err(err) if matches!(err.kind(), ErrorKind::Denied { .. }) => {
+            tracing::debug!(component_id = %component_id, reason = %err, "http request denied by policy");
+            Ok(text(StatusCode::FORBIDDEN, format!("{err}\n")))
+        }
         Err(err) => {
             let status = match err.kind() {
                 ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -99,8 +100,24 @@ pub(crate) async fn serve(
     }
 }
 
+/// The component `routes` send this request to: matched on the URI's path
+/// and on the host: the configured header's value in host mode when one is
+/// set, else the URI's authority or the `Host` header.
+pub(crate) fn route<'r, B>(routes: &'r RouteSet, request: &Request<B>) -> Option<&'r ComponentId> {
+    routes.route(request.uri().path(), request_host(routes, request))
+}
+
+/// The host a request is routed by (see [`route`]).
+pub(crate) fn request_host<'a, B>(routes: &RouteSet, request: &'a Request<B>) -> Option<&'a str> {
+    let header_value = |name| request.headers().get(name).and_then(|h: &HeaderValue| h.to_str().ok());
+    match routes {
+        RouteSet::Hosts { header: Some(name), .. } => header_value(name),
+        _ => request.uri().host().or_else(|| header_value(&HOST)),
+    }
+}
+
 /// The body length a request declares with `Content-Length`, if any.
-fn declared_length<B>(request: &Request<B>) -> Option<u64> {
+pub(crate) fn declared_length<B>(request: &Request<B>) -> Option<u64> {
     request
         .headers()
         .get(http::header::CONTENT_LENGTH)?
@@ -114,7 +131,7 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
 /// Gives the request an authority `wasi:http` can use: a URI authority,
 /// else `X-Forwarded-Host` (as upstream), else `Host`, else the listener's
 /// address.
-fn fill_authority(request: &mut Request<Incoming>, local_host: &HeaderValue) {
+pub(crate) fn fill_authority<B>(request: &mut Request<B>, local_host: &HeaderValue) {
     if request.uri().authority().is_some() {
         return;
     }

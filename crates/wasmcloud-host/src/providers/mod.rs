@@ -47,6 +47,18 @@ impl Builtin {
     }
 }
 
+/// A provider reference as upstream hosts spell it in inventories, events and
+/// the provider's spec: without the `wasmcloud+builtin://`, `file://` or
+/// `oci://` scheme (`http-server`, `/path/to/kv.par`). Tools that compare a
+/// running provider with a manifest see the same string whichever host runs it.
+pub(crate) fn reported_ref(reference: &str) -> &str {
+    [BUILTIN_SCHEME, "file://", "oci://"]
+        .iter()
+        .find_map(|scheme| reference.strip_prefix(scheme))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(reference)
+}
+
 /// What runs a provider.
 #[derive(Debug)]
 pub(crate) enum Kind {
@@ -80,7 +92,8 @@ impl RunningProvider {
             image_ref: Some(self.image_ref.clone()),
             name,
             revision: meta.and_then(|m| m.rev).unwrap_or(0),
-            annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
+            // Upstream writes the map even when it is empty.
+            annotations: Some(self.annotations.clone()),
         }
     }
 
@@ -235,6 +248,15 @@ mod tests {
         assert_eq!(Builtin::from_ref(HTTP_SERVER_REF), Some(Builtin::HttpServer));
         assert_eq!(Builtin::from_ref("wasmcloud+builtin://messaging-nats"), None);
         assert_eq!(Builtin::from_ref("ghcr.io/wasmcloud/http-server:0.23"), None);
+    }
+
+    #[test]
+    fn references_are_reported_without_their_scheme_as_upstream_does() {
+        assert_eq!(reported_ref(HTTP_SERVER_REF), "http-server");
+        assert_eq!(reported_ref("file:///opt/kv.par"), "/opt/kv.par");
+        assert_eq!(reported_ref("oci://ghcr.io/a/b:1"), "ghcr.io/a/b:1");
+        assert_eq!(reported_ref("ghcr.io/a/b:1"), "ghcr.io/a/b:1");
+        assert_eq!(reported_ref("file://"), "file://");
     }
 
     #[cfg(unix)]

@@ -8,6 +8,7 @@ use wasmcloud_control_interface::{
     ComponentId, ErrorKind, LatticeEvent, ScaleComponentCommand, UpdateComponentCommand,
 };
 
+use crate::http_e2e::{expose_over_http, get};
 use crate::support::{Lattice, data, file_ref, wait_event};
 
 fn scale(host: &wasmcloud_host::Host, id: &str, reference: &str, count: u32) -> ScaleComponentCommand {
@@ -115,8 +116,18 @@ async fn auction_places_by_label_then_scale_update_and_stop() {
     .await;
     assert_eq!(updated.image_ref, config_guest);
     assert_eq!(updated.max_instances, 3);
+    // Then, as upstream hosts announce it, the reference it replaced at 0.
+    let retired = wait_event(&mut events, "component_scaled", |e| match data(e) {
+        LatticeEvent::ComponentScaled(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!((retired.image_ref.as_str(), retired.max_instances), (hello.as_str(), 0));
     let message = client.update_component(&update).await.unwrap();
-    assert_eq!(message, format!("component hello already updated to {config_guest}"));
+    assert_eq!(
+        message,
+        format!("component hello reloading {config_guest} if its content changed")
+    );
     let missing = UpdateComponentCommand {
         component_id: ComponentId::new("ghost"),
         ..update.clone()
@@ -223,4 +234,69 @@ async fn file_loads_need_the_flag() {
     })
     .await;
     assert!(failed.error.contains("--allow-file-load"), "{}", failed.error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_is_its_content_not_its_reference() {
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    let client = &lattice.client;
+    let mut events = lattice.events().await;
+    let scaled = |e: &wasmcloud_control_interface::Event| match data(e) {
+        LatticeEvent::ComponentScaled(s) => Some(s.clone()),
+        _ => None,
+    };
+    // One path, rebuilt in place as `wash build` would.
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.wasm");
+    std::fs::copy(guests::HELLO_HTTP, &app).unwrap();
+    let reference = file_ref(app.to_str().unwrap());
+
+    client
+        .scale_component(&scale(&host, "app", &reference, 4))
+        .await
+        .unwrap();
+    wait_event(&mut events, "component_scaled", scaled).await;
+    let addr = expose_over_http(&lattice, &host, "app").await;
+    assert!(get(addr, "/v").await.contains("hello from /v"));
+
+    // New bytes, same reference: update reloads.
+    std::fs::copy(guests::HTTP_CONFIG, &app).unwrap();
+    let update = UpdateComponentCommand {
+        component_id: ComponentId::new("app"),
+        new_component_ref: reference.clone(),
+        host_id: host.id().clone(),
+        annotations: None,
+    };
+    let message = client.update_component(&update).await.unwrap();
+    assert_eq!(
+        message,
+        format!("component app reloading {reference} if its content changed")
+    );
+    let reloaded = wait_event(&mut events, "component_scaled", scaled).await;
+    assert_eq!(
+        (reloaded.image_ref.as_str(), reloaded.max_instances),
+        (reference.as_str(), 4)
+    );
+    let served = get(addr, "/v").await;
+    assert!(
+        served.starts_with("HTTP/1.1 200") && !served.contains("hello from"),
+        "{served}"
+    );
+
+    // New bytes again, and a scale to the same reference picks them up too.
+    std::fs::copy(guests::HELLO_HTTP, &app).unwrap();
+    client
+        .scale_component(&scale(&host, "app", &reference, 2))
+        .await
+        .unwrap();
+    let rescaled = wait_event(&mut events, "component_scaled", scaled).await;
+    assert_eq!(rescaled.max_instances, 2);
+    assert!(get(addr, "/w").await.contains("hello from /w"));
+
+    // The same bytes: an update changes nothing, so the next event is the stop.
+    client.update_component(&update).await.unwrap();
+    client.scale_component(&scale(&host, "app", "", 0)).await.unwrap();
+    let next = wait_event(&mut events, "component_scaled", scaled).await;
+    assert_eq!(next.max_instances, 0, "an update to the same bytes published {next:?}");
 }

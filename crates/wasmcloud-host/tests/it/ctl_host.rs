@@ -162,3 +162,39 @@ async fn host_started_and_heartbeat_carry_the_inventory() {
     assert_eq!(heartbeat.labels["zone"], "eu");
     assert!(!heartbeat.version.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_without_a_reply_subject_are_carried_out() {
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    let mut events = lattice.events().await;
+    let nats = lattice.client.nats();
+    let subjects = lattice.client.subjects();
+
+    // Published, not requested: nobody waits for the answer, the host still acts.
+    nats.publish(
+        subjects.label_put(host.id()),
+        br#"{"key":"zone","value":"eu"}"#.as_slice().into(),
+    )
+    .await
+    .unwrap();
+    let labels = wait_event(&mut events, "labels_changed", |e| match data(e) {
+        LatticeEvent::LabelsChanged(changed) => Some(changed.labels.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(labels["zone"], "eu");
+
+    let stop = format!(r#"{{"host_id":"{}","timeout":2000}}"#, host.id());
+    nats.publish(subjects.host_stop(host.id()), stop.into_bytes().into())
+        .await
+        .unwrap();
+    wait_event(&mut events, "host_stopped", |e| match data(e) {
+        LatticeEvent::HostStopped(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    tokio::time::timeout(crate::support::WAIT, host.stopped())
+        .await
+        .expect("host stopped by a fire-and-forget host.stop");
+}

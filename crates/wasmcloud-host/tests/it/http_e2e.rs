@@ -60,11 +60,18 @@ async fn builtin_http_server_serves_a_linked_component() {
     })
     .await;
     assert_eq!(started.provider_id, "http-server");
-    assert_eq!(started.image_ref, "wasmcloud+builtin://http-server");
+    assert_eq!(
+        started.image_ref, "http-server",
+        "spelled without the scheme, as upstream hosts do"
+    );
     let err = client.start_provider(&start).await.unwrap_err();
     assert_eq!(err.refusal(), Some("provider with that ID is already running"));
     let inventory = client.get_host_inventory(host.id()).await.unwrap();
     assert_eq!(inventory.providers.len(), 1);
+    // As upstream writes them: empty annotations are `{}`, not left out.
+    let raw = crate::support::raw_request(&lattice, client.subjects().host_get(host.id()), b"").await;
+    assert_eq!(raw["response"]["providers"][0]["annotations"], serde_json::json!({}));
+    assert_eq!(raw["response"]["components"][0]["annotations"], serde_json::json!({}));
 
     let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
     client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();

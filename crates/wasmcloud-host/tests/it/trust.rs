@@ -105,9 +105,18 @@ async fn an_allowed_issuer_that_is_not_an_account_key_stops_the_start() {
     assert!(err.to_string().contains("not an account public key"), "{err}");
 }
 
-/// A policy service on NATS, as an operator would run one: it permits the component
-/// `allowed` and denies everything else, and records what it was asked.
-fn policy_service(lattice: &Lattice, topic: &str) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
+/// Permits the component `allowed` and denies everything else.
+fn only_allowed(request: &serde_json::Value) -> bool {
+    request["request"]["componentId"] == "allowed"
+}
+
+/// A policy service on NATS, as an operator would run one: it permits what `permits`
+/// says (denying the rest "not on the list"), and records what it was asked.
+fn policy_service(
+    lattice: &Lattice,
+    topic: &str,
+    permits: fn(&serde_json::Value) -> bool,
+) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
     let (asked, requests) = tokio::sync::mpsc::unbounded_channel();
     let nats = lattice.client.nats().clone();
     let topic = topic.to_owned();
@@ -119,7 +128,7 @@ fn policy_service(lattice: &Lattice, topic: &str) -> tokio::sync::mpsc::Unbounde
         subscribed.send(()).unwrap();
         while let Some(message) = requests.next().await {
             let request: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
-            let permitted = request["request"]["componentId"] == "allowed";
+            let permitted = permits(&request);
             let answer = serde_json::json!({
                 "requestId": request["requestId"],
                 "permitted": permitted,
@@ -138,7 +147,7 @@ fn policy_service(lattice: &Lattice, topic: &str) -> tokio::sync::mpsc::Unbounde
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_service_decides_what_starts() {
     let lattice = Lattice::start().await;
-    let mut asked = policy_service(&lattice, "policy.decide");
+    let mut asked = policy_service(&lattice, "policy.decide", only_allowed);
     let mut config = lattice.host_config(&[("zone", "eu")]);
     config.policy_topic = Some("policy.decide".to_owned());
     let host = Host::start(config).await.unwrap();
@@ -190,5 +199,87 @@ async fn a_policy_service_decides_what_starts() {
         refused
             .starts_with("Policy denied request to scale component `allowed`: the policy service on `policy.nobody`"),
         "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_service_decides_what_is_invoked_and_can_change_its_mind() {
+    let lattice = Lattice::start().await;
+    // Starts are permitted; invocations are not, until the service says otherwise.
+    let mut asked = policy_service(&lattice, "policy.decide", |request| {
+        request["kind"] != "performInvocation"
+    });
+    let mut config = lattice.host_config(&[]);
+    config.policy_topic = Some("policy.decide".to_owned());
+    config.policy_changes_topic = Some("policy.changes".to_owned());
+    let host = Host::start(config).await.unwrap();
+    let hello = file_ref(guests::HELLO_HTTP);
+    scale(&lattice, &host, "hello", &hello).await.unwrap();
+    let addr = crate::http_e2e::expose_over_http(&lattice, &host, "hello").await;
+
+    let denied = crate::http_e2e::get(addr, "/first").await;
+    assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
+    assert!(
+        denied.contains(
+            "Policy denied request to invoke `wasi:http/incoming-handler.handle` of component `hello`: not on the list"
+        ),
+        "{denied}"
+    );
+    let invocation = loop {
+        let request = asked.recv().await.unwrap();
+        if request["kind"] == "performInvocation" {
+            break request;
+        }
+    };
+    assert_eq!(
+        invocation["request"]["interface"], "wasi:http/incoming-handler",
+        "{invocation}"
+    );
+    assert_eq!(invocation["request"]["function"], "handle", "{invocation}");
+    assert_eq!(invocation["request"]["target"]["componentId"], "hello", "{invocation}");
+    assert_eq!(
+        invocation["request"]["target"]["imageRef"],
+        hello.as_str(),
+        "{invocation}"
+    );
+    assert_eq!(invocation["host"]["publicKey"], host.id().as_str(), "{invocation}");
+
+    // The decision is cached: a second request is refused without asking again.
+    let again = crate::http_e2e::get(addr, "/second").await;
+    assert!(again.starts_with("HTTP/1.1 403"), "{again}");
+    assert!(
+        asked.try_recv().is_err(),
+        "the policy service was asked twice about one invocation"
+    );
+
+    // A change that does not decode, or names a request never made, changes nothing.
+    let nats = lattice.client.nats();
+    nats.publish("policy.changes", "not json".into()).await.unwrap();
+    let stranger = serde_json::json!({"requestId": "never-asked", "permitted": true});
+    nats.publish("policy.changes", serde_json::to_vec(&stranger).unwrap().into())
+        .await
+        .unwrap();
+    // The service changes its mind about that request: the component now answers.
+    let change = serde_json::json!({"requestId": invocation["requestId"], "permitted": true});
+    nats.publish("policy.changes", serde_json::to_vec(&change).unwrap().into())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+    loop {
+        let response = crate::http_e2e::get(addr, "/third").await;
+        if response.starts_with("HTTP/1.1 200") {
+            assert!(response.contains("hello from /third\n"), "{response}");
+            break;
+        }
+        assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the changed decision was not applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        asked.try_recv().is_err(),
+        "a changed decision is used without asking again"
     );
 }
