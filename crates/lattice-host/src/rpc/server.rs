@@ -1,0 +1,142 @@
+//! Serving a running component's exports over wRPC: every function the runtime can carry
+//! ([`lattice_runtime::Component::exports`]) on its own subject, and
+//! `wasi:http/incoming-handler` as `wrpc:http/incoming-handler@0.1.0` through the HTTP bridge.
+//! Each call runs in its own task on the component running under that id at that moment, so
+//! an update swaps code under the subscriptions; a failing call costs that call alone.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use futures::stream::{self, BoxStream};
+use lattice_control_interface::ComponentId;
+use lattice_interfaces::bindings::exports::wrpc::http::incoming_handler;
+use wrpc_transport::Serve as _;
+
+use super::http::HttpBridge;
+use crate::components::Components;
+
+/// One call, ready to run.
+type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The subscriptions of one component's exports; dropping it unsubscribes them (calls
+/// already running finish).
+#[derive(Debug)]
+pub(crate) struct Server {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Subscribes to every export of the component running as `id` and serves the calls.
+///
+/// # Errors
+///
+/// When NATS refuses a subscription; the text says which.
+pub(crate) async fn serve(
+    nats: &async_nats::Client,
+    lattice: &str,
+    id: &ComponentId,
+    components: &Arc<Components>,
+) -> Result<Server, String> {
+    let Some(running) = components.get(id.as_str()) else {
+        return Err(format!("component `{id}` is not running"));
+    };
+    let component = &running.component;
+    let prefix = super::prefix(lattice, id.as_str());
+    let client = wrpc_transport_nats::Client::new(Arc::new(nats.clone()), prefix.clone(), Some(prefix.into()))
+        .await
+        .map_err(|e| format!("cannot serve component `{id}` over wRPC: {e:#}"))?;
+    let mut streams: Vec<BoxStream<'static, Call>> = Vec::new();
+    for export in component.exports() {
+        let invocations = client
+            .serve(export.instance(), export.function(), Arc::clone(export.async_paths()))
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot serve `{}.{}` of component `{id}`: {e:#}",
+                    export.instance(),
+                    export.function()
+                )
+            })?;
+        let export = export.clone();
+        let id = id.clone();
+        let components = Arc::clone(components);
+        streams.push(
+            invocations
+                .filter_map(move |accepted| {
+                    let call = accepted
+                        .inspect_err(
+                            |e| tracing::debug!(component_id = %id, error = %format!("{e:#}"), "wRPC handshake failed"),
+                        )
+                        .ok()
+                        .map(|(_cx, results, params)| {
+                            let export = export.clone();
+                            let id = id.clone();
+                            let components = Arc::clone(&components);
+                            Box::pin(async move {
+                                let Some(running) = components.get(id.as_str()) else {
+                                    tracing::debug!(component_id = %id, "wRPC call for a component that stopped");
+                                    return;
+                                };
+                                let called = running
+                                    .component
+                                    .invoke(export.instance(), export.function(), params, results)
+                                    .await;
+                                if let Err(err) = called {
+                                    tracing::warn!(
+                                        component_id = %id,
+                                        instance = export.instance(),
+                                        function = export.function(),
+                                        error = %crate::error::chain(&err),
+                                        "wRPC call failed in the component"
+                                    );
+                                }
+                            }) as Call
+                        });
+                    std::future::ready(call)
+                })
+                .boxed(),
+        );
+    }
+    if component.exports_http() {
+        let bridge = HttpBridge::new(id.clone(), Arc::clone(components));
+        let [(_, _, invocations)] = incoming_handler::serve_interface(&client, bridge)
+            .await
+            .map_err(|e| format!("cannot serve `wrpc:http/incoming-handler` of component `{id}`: {e:#}"))?;
+        let id = id.clone();
+        streams.push(
+            invocations
+                .filter_map(move |accepted| {
+                    let id = id.clone();
+                    std::future::ready(
+                        accepted
+                            .inspect_err(|e| tracing::debug!(component_id = %id, error = %format!("{e:#}"), "wRPC handshake failed"))
+                            .ok()
+                            .map(|call| {
+                                Box::pin(async move {
+                                    if let Err(err) = call.await {
+                                        tracing::debug!(component_id = %id, error = %format!("{err:#}"), "wRPC http call ended early");
+                                    }
+                                }) as Call
+                            }),
+                    )
+                })
+                .boxed(),
+        );
+    }
+    let mut calls = stream::select_all(streams);
+    let task = tokio::spawn(async move {
+        // Keeps the client (and its inbox subscription) alive as long as the subscriptions.
+        let _client = client;
+        while let Some(call) = calls.next().await {
+            tokio::spawn(call);
+        }
+    });
+    Ok(Server { task })
+}

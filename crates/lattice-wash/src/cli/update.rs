@@ -1,0 +1,60 @@
+//! `wash update component`: replace a running component's image.
+
+use clap::{Args, Subcommand};
+use lattice_control_interface::{ComponentId, HostId};
+use lattice_wash::lattice::resolve_reference;
+use serde_json::json;
+
+use super::Output;
+use super::conn::{CliConnectionOpts, block_on};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UpdateCommand {
+    /// Load a running component from a new reference, keeping its ID.
+    Component(UpdateComponentArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateComponentArgs {
+    /// The running component's ID.
+    component_id: String,
+    /// The reference to load the new version from (a local .wasm file, `file://…` or OCI).
+    new_component_ref: String,
+    /// The host it runs on [default: found from the inventories].
+    #[arg(long)]
+    host_id: Option<String>,
+    #[command(flatten)]
+    conn: CliConnectionOpts,
+}
+
+pub(crate) fn run(cmd: UpdateCommand) -> anyhow::Result<Output> {
+    let UpdateCommand::Component(mut args) = cmd;
+    args.new_component_ref = resolve_reference(&args.new_component_ref);
+    block_on(async move {
+        let lattice = args.conn.connect().await?;
+        let host_id = args.host_id.map(HostId::new);
+        let id = ComponentId::new(args.component_id.clone());
+        let (done, old_ref) = lattice
+            .update_component(&id, &args.new_component_ref, host_id.as_ref(), None)
+            .await?;
+        let text = if done.message.is_empty() {
+            format!(
+                "updating component `{id}` on host {} from {old_ref} to {}",
+                done.host_id, args.new_component_ref
+            )
+        } else {
+            done.message.clone()
+        };
+        Ok(Output::new(
+            text,
+            json!({
+                "success": true,
+                "component_id": args.component_id,
+                "old_component_ref": old_ref,
+                "new_component_ref": args.new_component_ref,
+                "host_id": done.host_id,
+                "message": done.message,
+            }),
+        ))
+    })
+}

@@ -1,8 +1,0 @@
-//! `http-server-provider`: the HTTP server provider's process, started by a host with its
-//! host data on stdin.
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    wasmcloud_provider_http_server::run().await?;
-    Ok(())
-}

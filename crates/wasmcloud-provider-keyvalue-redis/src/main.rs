@@ -1,8 +1,0 @@
-//! `keyvalue-redis-provider`: the key-value provider's process, started by a host with its
-//! host data on stdin.
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    wasmcloud_provider_keyvalue_redis::run().await?;
-    Ok(())
-}

@@ -1,0 +1,790 @@
+//! `cargo xtask bench`: speed, side by side in one run.
+//!
+//! - HTTP hello: the built-in ingress against `wasmtime serve` on the same
+//!   component — requests/s and p50/p99 at concurrency 1, 16 and 64, start-up
+//!   and resident memory.
+//! - kvcounter: the provider path (http-server provider → component →
+//!   keyvalue-redis provider, both hops over NATS) against the all-built-in
+//!   path (built-in HTTP server and key-value store) at concurrency 16 and 64.
+//!
+//! - with `--baseline REV`: the host built from this tree against the host
+//!   built from git revision REV, hello at concurrency 1, 16 and 64, both
+//!   deployed at once and measured in turn — how a change moved the HTTP
+//!   path, in one run.
+//!
+//! Load comes from `wrk`. xtask spawns and measures; everything that speaks
+//! a protocol (deploying through the control interface, waiting for a first
+//! answer) is `lattice-bench` of `crates/lattice-bench`, on the
+//! workspace's own libraries. Servers measured:
+//! - `ingress`: the ingress in-process over the runtime, no NATS
+//!   (`crates/lattice-host/examples/ingress_bench.rs`);
+//! - `host`: the `wasmcloud` binary with the built-in HTTP server and a
+//!   link, deployed over NATS like wash would (needs `nats-server`);
+//! - `wasmtime serve` of the workspace's wasmtime version, installed under
+//!   the target directory on first use (`cargo install wasmtime-cli`).
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::cmd::{self, on_path};
+use crate::servers::free_port;
+
+/// Concurrency levels measured, as the issue asks.
+const CONCURRENCY: [u32; 3] = [1, 16, 64];
+
+/// Concurrency levels of the kvcounter comparison, as issue 9 asks.
+const KV_CONCURRENCY: [u32; 2] = [16, 64];
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Seconds of load per measurement.
+    pub(crate) seconds: u32,
+    /// Skip the measurements that need a lattice (NATS, hosts, providers).
+    pub(crate) no_host: bool,
+    /// Use the release binaries already built.
+    pub(crate) no_build: bool,
+}
+
+impl Options {
+    pub(crate) fn new(quick: bool, no_host: bool, no_build: bool) -> Self {
+        Self {
+            seconds: if quick { 3 } else { 10 },
+            no_host,
+            no_build,
+        }
+    }
+}
+
+/// One load measurement.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Peak resident memory of the server while loaded, KiB.
+    peak_rss_kib: u64,
+}
+
+/// Everything measured for one server.
+#[derive(Debug, Default)]
+struct Report {
+    name: String,
+    loads: Vec<(u32, Load)>,
+    /// Process start → ready to serve, by circumstance.
+    ready: Vec<(String, Duration)>,
+    /// What was timed up to the first 200 OK, and how long it took.
+    first_200: Vec<(String, Duration)>,
+    /// Resident memory once serving and idle, KiB, by circumstance.
+    idle_rss: Vec<(String, u64)>,
+}
+
+pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
+    let root = cmd::project_root();
+    let target = target_dir(&root);
+    let wrk = ensure_wrk()?;
+    if baseline.is_some() && options.no_host {
+        bail!("--baseline compares two hosts, and --no-host leaves the hosts out: drop one of them");
+    }
+    let version = wasmtime_version(&root)?;
+    // The longest step: start it first, it builds while the rest is built.
+    let mut wasmtime_install = start_wasmtime_install(&target, &version)?;
+    let release = target.join("release");
+    if !options.no_build {
+        cmd::run(&mut cmd::cmd(
+            "cargo",
+            [
+                "build",
+                "--release",
+                "-p",
+                "lattice-host",
+                "--bin",
+                "wasmcloud",
+                "--example",
+                "ingress_bench",
+                "-p",
+                "lattice-bench",
+                "--bin",
+                "lattice-bench",
+                "-p",
+                "lattice-provider-http-server",
+                "--bin",
+                "http-server-provider",
+                "-p",
+                "lattice-provider-keyvalue-redis",
+                "--bin",
+                "keyvalue-redis-provider",
+            ],
+        ))?;
+    }
+    let bench = Tools {
+        lattice_bench: release.join("lattice-bench"),
+        wrk,
+    };
+    let wasm = bench.guest("hello-http")?;
+    let wasmtime = match wasmtime_install.take() {
+        Some(mut child) => {
+            eprintln!("waiting for `cargo install wasmtime-cli --version {version}` to finish");
+            let status = child.wait()?;
+            if !status.success() {
+                bail!("installing wasmtime-cli {version} failed ({status}): see the output above");
+            }
+            wasmtime_bin(&target, &version)
+        }
+        None => wasmtime_bin(&target, &version),
+    };
+    let mut reports = Vec::new();
+
+    let cache = target.join("bench-cache");
+    std::fs::create_dir_all(&cache)?;
+    reports.push(bench_ingress(
+        &bench,
+        &release.join("examples/ingress_bench"),
+        &wasm,
+        &cache,
+        options,
+    )?);
+    let mut kvcounter = Vec::new();
+    if !options.no_host {
+        let host = host_of(&release);
+        let mut hello = bench.lattice("host", "hello", &host, &release)?;
+        measure(
+            &hello.server,
+            &bench.wrk,
+            &CONCURRENCY,
+            options.seconds,
+            &mut hello.report,
+        )?;
+        reports.push(hello.report);
+        kvcounter = compare_kvcounter(&bench, &host, &release, options)?;
+    }
+    let versus = match baseline {
+        Some(rev) => {
+            let (name, old_host) = build_baseline(&root, &target, rev)?;
+            compare_hosts(&bench, &host_of(&release), (&name, &old_host), &release, options)?
+        }
+        None => Vec::new(),
+    };
+    reports.push(bench_wasmtime(&bench, &wasmtime, &wasm, options)?);
+    print_reports(&reports, &version, options);
+    print_kvcounter(&kvcounter, options);
+    print_versus(&versus, options);
+    Ok(())
+}
+
+fn host_of(release: &Path) -> PathBuf {
+    release.join("wasmcloud")
+}
+
+/// Builds the `wasmcloud` binary of git revision `rev` (in release, as its
+/// own manifest says) from an export of that tree under the target
+/// directory; returns the revision's short name and the binary.
+fn build_baseline(root: &Path, target: &Path, rev: &str) -> Result<(String, PathBuf)> {
+    let short = cmd::read(cmd::cmd("git", ["rev-parse", "--short", &format!("{rev}^{{commit}}")]).current_dir(root))
+        .with_context(|| format!("--baseline {rev}: not a git revision of this repository"))?;
+    let short = short.trim().to_owned();
+    let base = target.join("bench-baseline");
+    let tree = base.join(&short);
+    if !tree.join("Cargo.toml").is_file() {
+        std::fs::create_dir_all(&tree)?;
+        let archive = cmd::cmd("git", ["archive", "--format=tar", &short])
+            .current_dir(root)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting git archive")?;
+        let status = cmd::cmd("tar", ["-x", "-C"])
+            .arg(&tree)
+            .stdin(archive.stdout.context("git archive stdout")?)
+            .status()
+            .context("unpacking git archive with tar")?;
+        if !status.success() {
+            bail!("unpacking revision {short} into {} failed ({status})", tree.display());
+        }
+    }
+    // A target directory of its own: the revision's sources and lock file differ from ours.
+    let build = base.join("target");
+    cmd::run(
+        cmd::cmd(
+            "cargo",
+            [
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "lattice-host",
+                "--bin",
+                "wasmcloud",
+            ],
+        )
+        .current_dir(&tree)
+        .env("CARGO_TARGET_DIR", &build),
+    )
+    .with_context(|| format!("building the host of revision {short}"))?;
+    Ok((short, build.join("release").join("wasmcloud")))
+}
+
+/// Hello through this tree's host and the baseline's, each on a lattice of
+/// its own, both deployed at once and measured in turn.
+fn compare_hosts(
+    tools: &Tools,
+    host: &Path,
+    (name, old_host): (&str, &Path),
+    release: &Path,
+    options: Options,
+) -> Result<Vec<Report>> {
+    let now = tools.lattice("host", "hello", host, release)?;
+    let then = tools.lattice(&format!("host @ {name}"), "hello", old_host, release)?;
+    in_turn(tools, [now, then], &CONCURRENCY, options)
+}
+
+/// This tree's host next to the baseline's, as ratios.
+fn print_versus(runs: &[Report], options: Options) {
+    let [now, then] = runs else {
+        return;
+    };
+    println!();
+    println!(
+        "## HTTP hello: {} vs {} (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        now.name,
+        then.name,
+        options.seconds,
+        if options.seconds < 10 { 1 } else { KV_REPEATS }
+    );
+    println!();
+    println!(
+        "| c | {} req/s | {} req/s | ratio | p99 ms | p99 ms before |",
+        now.name, then.name
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for ((c, new), (_, old)) in now.loads.iter().zip(&then.loads) {
+        println!(
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} |",
+            new.rps,
+            old.rps,
+            new.rps / old.rps,
+            new.p99_ms,
+            old.p99_ms
+        );
+    }
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+fn ensure_wrk() -> Result<PathBuf> {
+    if let Some(wrk) = on_path("wrk") {
+        return Ok(wrk);
+    }
+    eprintln!("wrk not found: installing it with apt-get");
+    cmd::run(&mut cmd::cmd("apt-get", ["install", "-y", "wrk"]))
+        .or_else(|_| {
+            cmd::run(&mut cmd::cmd("apt-get", ["update"]))?;
+            cmd::run(&mut cmd::cmd("apt-get", ["install", "-y", "wrk"]))
+        })
+        .context("installing wrk (the load generator) failed: install the `wrk` package")?;
+    on_path("wrk").context("wrk installed but not on PATH")
+}
+
+/// The wasmtime version the workspace resolved, from `Cargo.lock`.
+fn wasmtime_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let lock: toml::Value = toml::from_str(&lock).context("parsing Cargo.lock")?;
+    lock.get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(toml::Value::as_str) == Some("wasmtime"))
+        .and_then(|p| p.get("version").and_then(toml::Value::as_str))
+        .map(str::to_string)
+        .context("Cargo.lock has no wasmtime package")
+}
+
+fn wasmtime_root(target: &Path, version: &str) -> PathBuf {
+    target.join("bench-tools").join(format!("wasmtime-{version}"))
+}
+
+fn wasmtime_bin(target: &Path, version: &str) -> PathBuf {
+    wasmtime_root(target, version).join("bin").join("wasmtime")
+}
+
+/// Starts installing wasmtime-cli of exactly `version` if it is missing.
+fn start_wasmtime_install(target: &Path, version: &str) -> Result<Option<Child>> {
+    if wasmtime_bin(target, version).is_file() {
+        return Ok(None);
+    }
+    let root = wasmtime_root(target, version);
+    let mut install = cmd::cmd(
+        "cargo",
+        ["install", "wasmtime-cli", "--locked", "--version", version, "--root"],
+    );
+    install.arg(&root);
+    // Its own target directory: the shared one is locked by our own build.
+    install.env("CARGO_TARGET_DIR", target.join("bench-tools").join("build"));
+    eprintln!("$ {}", cmd::display(&install));
+    Ok(Some(install.spawn().context("starting cargo install wasmtime-cli")?))
+}
+
+/// The programs a run drives.
+struct Tools {
+    /// `crates/lattice-bench`'s binary, built in release.
+    lattice_bench: PathBuf,
+    wrk: PathBuf,
+}
+
+/// One lattice scenario, deployed and serving.
+struct LatticeRun {
+    server: Server,
+    report: Report,
+}
+
+impl Tools {
+    /// The path of a test guest, built in release by `lattice-test-support`.
+    fn guest(&self, name: &str) -> Result<PathBuf> {
+        let out = cmd::read(Command::new(&self.lattice_bench).args(["guest", name]))?;
+        Ok(PathBuf::from(out.trim()))
+    }
+
+    /// Waits until `GET /` of `addr` answers `status` (or `server` exits);
+    /// returns when it did.
+    fn wait_status(&self, addr: SocketAddr, status: u16, server: &mut Child) -> Result<Instant> {
+        let mut probe = Command::new(&self.lattice_bench)
+            .args(["probe", &format!("http://{addr}/"), "--status", &status.to_string()])
+            .spawn()
+            .context("starting lattice-bench probe")?;
+        loop {
+            if let Some(done) = probe.try_wait()? {
+                let answered = Instant::now();
+                if !done.success() {
+                    bail!("no {status} from {addr}: see the error above");
+                }
+                return Ok(answered);
+            }
+            if let Some(exit) = server.try_wait()? {
+                let _ = probe.kill();
+                let _ = probe.wait();
+                bail!("the server exited ({exit}) before answering {status} on {addr}");
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+
+    /// Starts `lattice-bench lattice <scenario>` and reads what it timed
+    /// until it serves.
+    fn lattice(&self, name: &str, scenario: &str, host: &Path, release: &Path) -> Result<LatticeRun> {
+        let mut child = Command::new(&self.lattice_bench)
+            .args(["lattice", scenario, "--host"])
+            .arg(host)
+            .arg("--http-server-provider")
+            .arg(release.join("http-server-provider"))
+            .arg("--keyvalue-redis-provider")
+            .arg(release.join("keyvalue-redis-provider"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting lattice-bench lattice")?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().context("lattice-bench stdout")?;
+        let mut report = Report {
+            name: name.into(),
+            ..Report::default()
+        };
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            let fields: Vec<&str> = line.split('\t').collect();
+            let ms = |value: &str| value.parse::<f64>().map(|ms| Duration::from_secs_f64(ms / 1000.0));
+            match fields.as_slice() {
+                ["ready", label, value] => report.ready.push(((*label).into(), ms(value)?)),
+                ["first-200", label, value] => report.first_200.push(((*label).into(), ms(value)?)),
+                ["idle-rss-kib", label, value] => report.idle_rss.push(((*label).into(), value.parse()?)),
+                ["serving", url, pid] => {
+                    let addr = url
+                        .trim_start_matches("http://")
+                        .trim_end_matches('/')
+                        .parse()
+                        .with_context(|| format!("lattice-bench serves at `{url}`, not http://ip:port/"))?;
+                    let server = Server {
+                        child,
+                        stdin,
+                        addr,
+                        rss_pid: pid.parse()?,
+                    };
+                    return Ok(LatticeRun { server, report });
+                }
+                _ => bail!("lattice-bench printed an unknown record: {line:?}"),
+            }
+        }
+        let status = child.wait()?;
+        bail!("lattice-bench {scenario} exited ({status}) before serving: see the error above")
+    }
+}
+
+/// A spawned server: stopped on drop by closing its standard input (the
+/// way `lattice-bench` is told to tear its lattice down), then killed.
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    addr: SocketAddr,
+    /// The process whose memory (with its children's) is the server's.
+    rss_pid: u32,
+}
+
+impl Server {
+    fn spawned(child: Child, addr: SocketAddr) -> Self {
+        let rss_pid = child.id();
+        Self {
+            child,
+            stdin: None,
+            addr,
+            rss_pid,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.stdin.take().is_some() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(self.child.try_wait(), Ok(Some(_)) | Err(_)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of `pid` and its descendants (a host's provider
+/// processes), in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    own + children
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .map(rss_kib)
+        .sum::<u64>()
+}
+
+/// Warms the server up, then loads it at each concurrency.
+fn measure(server: &Server, wrk: &Path, concurrency: &[u32], seconds: u32, report: &mut Report) -> Result<()> {
+    wrk_run(wrk, server, 16, 2)?;
+    for &connections in concurrency {
+        let load = wrk_run(wrk, server, connections, seconds)?;
+        report.loads.push((connections, load));
+    }
+    Ok(())
+}
+fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Load> {
+    let mut command = Command::new(wrk);
+    command
+        .args([
+            "-t",
+            "1",
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+        ])
+        .arg(format!("http://{}/", server.addr))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().context("starting wrk")?;
+    let pid = server.rss_pid;
+    let mut peak = 0;
+    while child.try_wait()?.is_none() {
+        peak = peak.max(rss_kib(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut out = String::new();
+    child.stdout.take().context("wrk stdout")?.read_to_string(&mut out)?;
+    let mut load = parse_wrk(&out)?;
+    load.peak_rss_kib = peak;
+    Ok(load)
+}
+
+fn parse_wrk(out: &str) -> Result<Load> {
+    if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
+        bail!("the server answered errors under load: {}\n{out}", line.trim());
+    }
+    let rps = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk output:\n{out}"))?;
+    let percentile = |p: &str| {
+        out.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(p))
+            .and_then(|v| duration_ms(v.trim()))
+            .with_context(|| format!("no {p} latency in wrk output:\n{out}"))
+    };
+    Ok(Load {
+        rps,
+        p50_ms: percentile("50%")?,
+        p99_ms: percentile("99%")?,
+        peak_rss_kib: 0,
+    })
+}
+
+/// `812.00us`, `1.23ms`, `2.00s` → milliseconds.
+fn duration_ms(value: &str) -> Option<f64> {
+    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(number / 1000.0),
+        "ms" => Some(number),
+        "s" => Some(number * 1000.0),
+        "m" => Some(number * 60_000.0),
+        _ => None,
+    }
+}
+
+fn spawn_ingress(bin: &Path, wasm: &Path, cache: &Path) -> Result<(Server, Instant)> {
+    let port = free_port()?;
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .arg("--wasm")
+        .arg(wasm)
+        .args(["--address", &format!("127.0.0.1:{port}")])
+        .arg("--cache-dir")
+        .arg(cache)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    Ok((Server::spawned(child, addr), started))
+}
+
+fn bench_ingress(tools: &Tools, bin: &Path, wasm: &Path, cache: &Path, options: Options) -> Result<Report> {
+    let mut report = Report {
+        name: "ingress".into(),
+        ..Report::default()
+    };
+    // Once to fill the compile cache, then the measured start.
+    {
+        let (mut server, _) = spawn_ingress(bin, wasm, cache)?;
+        tools.wait_status(server.addr, 200, &mut server.child)?;
+    }
+    let (mut server, started) = spawn_ingress(bin, wasm, cache)?;
+    let stdout = server.child.stdout.take().context("ingress stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    if !line.starts_with("ready ") {
+        bail!("ingress_bench did not say it was ready: {line:?}");
+    }
+    report.ready.push(("warm compile cache".into(), started.elapsed()));
+    let first = tools.wait_status(server.addr, 200, &mut server.child)?;
+    report
+        .first_200
+        .push(("process start → first 200, warm cache".into(), first - started));
+    report.idle_rss.push((String::new(), rss_kib(server.rss_pid)));
+    measure(&server, &tools.wrk, &CONCURRENCY, options.seconds, &mut report)?;
+    Ok(report)
+}
+
+fn bench_wasmtime(tools: &Tools, bin: &Path, wasm: &Path, options: Options) -> Result<Report> {
+    let mut report = Report {
+        name: "wasmtime serve".into(),
+        ..Report::default()
+    };
+    let port = free_port()?;
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
+        .arg(wasm)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut server = Server::spawned(child, SocketAddr::from(([127, 0, 0, 1], port)));
+    let first = tools.wait_status(server.addr, 200, &mut server.child)?;
+    report
+        .first_200
+        .push(("process start → first 200".into(), first - started));
+    report.idle_rss.push((String::new(), rss_kib(server.rss_pid)));
+    measure(&server, &tools.wrk, &CONCURRENCY, options.seconds, &mut report)?;
+    Ok(report)
+}
+
+fn print_reports(reports: &[Report], version: &str, options: Options) {
+    let baseline = reports.iter().find(|r| r.name == "wasmtime serve");
+    println!();
+    println!(
+        "## HTTP hello: requests/s and latency (wrk -t1, {}s per run)",
+        options.seconds
+    );
+    println!();
+    println!("| server | c | req/s | vs wasmtime serve {version} | p50 ms | p99 ms | p99 vs wasmtime |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for report in reports {
+        for (c, load) in &report.loads {
+            let base = baseline
+                .and_then(|b| b.loads.iter().find(|(bc, _)| bc == c))
+                .map(|(_, l)| *l);
+            let (ratio, p99_ratio) = match base {
+                Some(base) => (
+                    format!("{:.2}×", load.rps / base.rps),
+                    format!("{:.2}×", load.p99_ms / base.p99_ms),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "| {} | {c} | {:.0} | {ratio} | {:.3} | {:.3} | {p99_ratio} |",
+                report.name, load.rps, load.p50_ms, load.p99_ms
+            );
+        }
+    }
+    println!();
+    println!("## Start-up and memory");
+    println!();
+    println!("| server | start → ready | first 200 | idle RSS MiB | peak RSS MiB at c=64 |");
+    println!("|---|---:|---:|---:|---:|");
+    for report in reports {
+        let ready = cells(&report.ready, |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0));
+        let first = cells(&report.first_200, |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0));
+        let idle = cells(&report.idle_rss, |kib| format!("{:.1}", mib(*kib)));
+        let peak = report
+            .loads
+            .iter()
+            .find(|(c, _)| *c == 64)
+            .map_or(0, |(_, l)| l.peak_rss_kib);
+        println!("| {} | {ready} | {first} | {idle} | {:.1} |", report.name, mib(peak));
+    }
+}
+
+/// Runs per concurrency and path in the kvcounter comparison; the median
+/// (by requests/s) is reported.
+const KV_REPEATS: usize = 3;
+
+/// kvcounter through the built-ins and through the providers, both deployed
+/// at once on lattices of their own and measured in turn.
+fn compare_kvcounter(tools: &Tools, host: &Path, release: &Path, options: Options) -> Result<Vec<Report>> {
+    let builtin = tools.lattice("built-in", "kvcounter-builtin", host, release)?;
+    let providers = tools.lattice("providers", "kvcounter-providers", host, release)?;
+    in_turn(tools, [builtin, providers], &KV_CONCURRENCY, options)
+}
+
+/// Loads two deployed servers in turn (the first, the second, the first,
+/// …) at each concurrency, so that drift in the machine's speed falls on
+/// both alike; each figure is the median of [`KV_REPEATS`] runs.
+fn in_turn(tools: &Tools, mut runs: [LatticeRun; 2], concurrency: &[u32], options: Options) -> Result<Vec<Report>> {
+    for run in &runs {
+        wrk_run(&tools.wrk, &run.server, 16, 2)?;
+    }
+    let repeats = if options.seconds < 10 { 1 } else { KV_REPEATS };
+    for &connections in concurrency {
+        let mut loads = [Vec::new(), Vec::new()];
+        for _ in 0..repeats {
+            for (run, load) in runs.iter().zip(&mut loads) {
+                load.push(wrk_run(&tools.wrk, &run.server, connections, options.seconds)?);
+            }
+        }
+        for (run, load) in runs.iter_mut().zip(loads) {
+            run.report.loads.push((connections, median(load)));
+        }
+    }
+    let [first, second] = runs;
+    Ok(vec![first.report, second.report])
+}
+
+/// The run with the median requests/s (its latencies with it).
+fn median(mut runs: Vec<Load>) -> Load {
+    runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    runs[runs.len() / 2]
+}
+
+/// The provider path next to the all-built-in path, as ratios.
+fn print_kvcounter(runs: &[Report], options: Options) {
+    let [builtin, providers] = runs else {
+        return;
+    };
+    println!();
+    println!(
+        "## kvcounter: providers (http-server + keyvalue-redis over NATS) vs built-ins (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        options.seconds,
+        if options.seconds < 10 { 1 } else { KV_REPEATS }
+    );
+    println!();
+    println!(
+        "| c | built-in req/s | providers req/s | providers / built-in | built-in p99 ms | providers p99 ms | peak RSS MiB built-in / providers |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for ((c, base), (_, load)) in builtin.loads.iter().zip(&providers.loads) {
+        println!(
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} | {:.1} / {:.1} |",
+            base.rps,
+            load.rps,
+            load.rps / base.rps,
+            base.p99_ms,
+            load.p99_ms,
+            mib(base.peak_rss_kib),
+            mib(load.peak_rss_kib)
+        );
+    }
+}
+
+/// `12.0 ms (cold); 3.1 ms (warm)`: measurements with what they were taken
+/// under, `-` when there are none.
+fn cells<T>(measured: &[(String, T)], show: impl Fn(&T) -> String) -> String {
+    if measured.is_empty() {
+        return "-".into();
+    }
+    let shown: Vec<String> = measured
+        .iter()
+        .map(|(what, value)| match what.as_str() {
+            "" => show(value),
+            what => format!("{} ({what})", show(value)),
+        })
+        .collect();
+    shown.join("; ")
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_output_is_parsed() {
+        let out = "Running 3s test @ http://127.0.0.1:1/\n  1 threads and 16 connections\n  \
+                   Latency Distribution\n     50%  812.00us\n     75%    1.01ms\n     90%    1.20ms\n     \
+                   99%    2.50ms\n  30000 requests in 3.00s, 3.00MB read\nRequests/sec:  10000.50\n";
+        let load = parse_wrk(out).unwrap();
+        assert!((load.rps - 10000.5).abs() < 1e-9);
+        assert!((load.p50_ms - 0.812).abs() < 1e-9);
+        assert!((load.p99_ms - 2.5).abs() < 1e-9);
+        assert!(parse_wrk("Non-2xx or 3xx responses: 5\n").is_err());
+    }
+
+    #[test]
+    fn durations_convert_to_ms() {
+        assert_eq!(duration_ms("2.00s"), Some(2000.0));
+        assert_eq!(duration_ms("1.5ms"), Some(1.5));
+        assert_eq!(duration_ms("fast"), None);
+    }
+}

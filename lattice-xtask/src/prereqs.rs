@@ -1,0 +1,145 @@
+//! `cargo xtask prereqs`: make sure the tools the other steps need are installed, or say how.
+
+use std::fs;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::{self, cmd};
+
+/// The servers the integration tests spawn (through `lattice-test-support`), and the tools the
+/// examples step runs as the README does (`curl`, `redis-cli`).
+const SERVICES: &[&str] = &["nats-server", "redis-server", "redis-cli", "curl"];
+
+/// The exact command that installs [`SERVICES`] on Debian and Ubuntu.
+const APT_INSTALL: &str = "apt-get install -y nats-server redis-server redis-tools curl";
+
+/// cargo-release is pinned: newer releases may require a newer rustc than `rust-toolchain.toml`
+/// pins, and the release configuration in `release.toml` is written against this version.
+pub(crate) const CARGO_RELEASE_VERSION: &str = "1.1.6";
+
+pub(crate) fn run() -> Result<()> {
+    rustup_targets()?;
+    services()?;
+    ensure_cargo_release()?;
+    Ok(())
+}
+
+/// Adds the rustup targets that `rust-toolchain.toml` lists but are not installed yet.
+fn rustup_targets() -> Result<()> {
+    let text = fs::read_to_string("rust-toolchain.toml").context("reading rust-toolchain.toml")?;
+    let wanted = toolchain_targets(&text)?;
+    if cmd::on_path("rustup").is_none() {
+        bail!(
+            "rustup is not on PATH: install Rust through rustup (https://rustup.rs) so the targets \
+             in rust-toolchain.toml ({}) can be added",
+            wanted.join(", ")
+        );
+    }
+    let installed = cmd::read(&mut cmd("rustup", ["target", "list", "--installed"]))?;
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|t| !installed.lines().any(|line| line.trim() == t.as_str()))
+        .collect();
+    if missing.is_empty() {
+        eprintln!("rustup targets: all installed ({})", wanted.join(", "));
+        return Ok(());
+    }
+    eprintln!(
+        "rustup targets: installing missing {}",
+        missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    cmd::run(cmd("rustup", ["target", "add"]).args(&missing))
+}
+
+/// The `[toolchain] targets` list of a `rust-toolchain.toml`.
+fn toolchain_targets(text: &str) -> Result<Vec<String>> {
+    let doc: toml::Table = text.parse().context("parsing rust-toolchain.toml")?;
+    let targets = doc
+        .get("toolchain")
+        .and_then(|t| t.get("targets"))
+        .and_then(|t| t.as_array())
+        .map(|list| list.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Ok(targets)
+}
+
+/// Checks for `nats-server` and `redis-server`; installs them only in CI as root with apt-get,
+/// because installing system packages behind a developer's back would be rude.
+fn services() -> Result<()> {
+    let missing: Vec<&str> = SERVICES.iter().copied().filter(|s| cmd::on_path(s).is_none()).collect();
+    if missing.is_empty() {
+        eprintln!("services: {} found on PATH", SERVICES.join(", "));
+        return Ok(());
+    }
+    let can_install = cmd::is_ci() && is_root() && cmd::on_path("apt-get").is_some();
+    if !can_install {
+        bail!(
+            "{} not found on PATH, and the tests and examples run {}: install with \
+             `{APT_INSTALL}` on Debian/Ubuntu (prefix `sudo` when not root), or `brew install \
+             nats-server redis curl` on macOS",
+            missing.join(" and "),
+            SERVICES.join(", ")
+        );
+    }
+    eprintln!(
+        "services: {} missing; installing them with apt-get (CI=true, root)",
+        missing.join(", ")
+    );
+    cmd::run(cmd("apt-get", ["update", "-q"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    cmd::run(cmd("apt-get", APT_INSTALL.split_whitespace().skip(1)).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let still_missing: Vec<&str> = SERVICES.iter().copied().filter(|s| cmd::on_path(s).is_none()).collect();
+    if !still_missing.is_empty() {
+        bail!(
+            "`{APT_INSTALL}` succeeded but {} is still not on PATH: add its directory (often \
+             /usr/sbin) to PATH",
+            still_missing.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    cmd::read(&mut cmd("id", ["-u"])).is_ok_and(|uid| uid.trim() == "0")
+}
+
+/// Installs the pinned cargo-release from crates.io when it is missing.
+pub(crate) fn ensure_cargo_release() -> Result<()> {
+    if cmd::on_path("cargo-release").is_some() {
+        let version = cmd::read(&mut cmd("cargo", ["release", "--version"])).unwrap_or_default();
+        eprintln!("cargo-release: found ({})", version.trim());
+        return Ok(());
+    }
+    eprintln!("cargo-release: not found; installing version {CARGO_RELEASE_VERSION} from crates.io");
+    cmd::run(&mut cmd(
+        "cargo",
+        [
+            "install",
+            "cargo-release",
+            "--locked",
+            "--version",
+            CARGO_RELEASE_VERSION,
+        ],
+    ))
+    .with_context(|| {
+        format!(
+            "installing cargo-release; install it yourself with `cargo install cargo-release \
+             --locked --version {CARGO_RELEASE_VERSION}`"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_targets_from_the_toolchain_file() {
+        let text = "[toolchain]\nchannel = \"1.95.0\"\ntargets = [\"wasm32-wasip1\", \"wasm32-wasip2\"]\n";
+        assert_eq!(toolchain_targets(text).unwrap(), ["wasm32-wasip1", "wasm32-wasip2"]);
+        assert!(
+            toolchain_targets("[toolchain]\nchannel = \"stable\"\n")
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
