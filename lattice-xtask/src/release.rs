@@ -1,10 +1,13 @@
-//! `cargo xtask release`: plan a release (versions, publish order, changelog moves), then hand
-//! the mechanics (bump, commit, tag, publish, push) to cargo-release, configured in release.toml.
+//! `cargo xtask release`: plan a release (versions, publish order, changelog moves), ask crates.io
+//! whether the names and versions are free, package and build every crate as crates.io would,
+//! then hand the mechanics (bump, commit, tag, push) to cargo-release, configured in release.toml,
+//! publishing in between in the planned order.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
     fmt, fs,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::{Context, Result, bail};
@@ -31,25 +34,28 @@ pub(crate) fn run(level: &str, execute: bool) -> Result<()> {
              checkout: commit or stash them, then run `cargo xtask release {level}` again"
         );
     }
-    let findings = registry_findings(&plan);
-    report_registry(&findings);
-    if !findings.is_empty() {
+    let registry = Registry::ask(&plan);
+    registry.report();
+    if !registry.problems.is_empty() {
         bail!(
             "crates.io stands in the way of this release ({} finding(s) above); nothing was changed",
-            findings.len()
+            registry.problems.len()
         );
     }
+    // Before anything is committed: a crate that cannot be packaged or built from its package
+    // stops the release here.
+    verify_packages(&plan)?;
     if execute {
-        cargo_release(&plan, Mode::Execute)
+        release(&plan, &registry)
     } else {
-        verify_packages(&plan)?;
-        cargo_release(&plan, Mode::DryRun)
+        cargo_release_dry_run(&plan, Branch::Main)
     }
 }
 
 /// The `ci` step: the maintainer's dry run on a clean tree, except that what crates.io says about
 /// names and versions is reported rather than failed (it is a fact about the registry, not about
-/// the commit under test). A developer running `cargo xtask ci` mid-change gets the plan only.
+/// the commit under test), and any branch will do. A developer running `cargo xtask ci`
+/// mid-change gets the plan only.
 pub(crate) fn run_ci() -> Result<Option<String>> {
     let plan = plan("patch")?;
     print!("{plan}");
@@ -61,20 +67,17 @@ pub(crate) fn run_ci() -> Result<Option<String>> {
         eprintln!("release: {note}");
         return Ok(Some(note));
     }
-    let findings = registry_findings(&plan);
-    report_registry(&findings);
+    let registry = Registry::ask(&plan);
+    registry.report();
     verify_packages(&plan)?;
-    cargo_release(&plan, Mode::CiDryRun)?;
-    Ok(Some(if findings.is_empty() {
-        format!(
-            "{} crates packaged and built; crates.io: names free or ours",
-            plan.crates.len()
-        )
+    cargo_release_dry_run(&plan, Branch::Any)?;
+    let crates = plan.crates.len();
+    Ok(Some(if registry.problems.is_empty() {
+        format!("{crates} crates packaged and built; crates.io: names free or ours")
     } else {
         format!(
-            "{} crates packaged and built; crates.io: {} finding(s) reported, not failed",
-            plan.crates.len(),
-            findings.len()
+            "{crates} crates packaged and built; crates.io: {} finding(s) reported, not failed",
+            registry.problems.len()
         )
     }))
 }
@@ -93,6 +96,83 @@ fn verify_packages(plan: &Plan) -> Result<()> {
     )
 }
 
+/// crates.io lets an account publish this many new crates at once…
+const NEW_CRATE_BURST: usize = 5;
+/// …and then one more per this interval (its published rate limits for new crates).
+const NEW_CRATE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// What crates.io said about the planned crates.
+#[derive(Debug)]
+struct Registry {
+    /// What stands in the way of publishing: a name that is someone else's, a version already
+    /// published, a registry that did not answer.
+    problems: Vec<String>,
+    /// The planned crates crates.io does not have yet.
+    new: BTreeSet<String>,
+}
+
+impl Registry {
+    fn ask(plan: &Plan) -> Self {
+        eprintln!("release: asking crates.io about {} crate names", plan.crates.len());
+        let mut registry = Self {
+            problems: Vec::new(),
+            new: BTreeSet::new(),
+        };
+        for krate in &plan.crates {
+            let lookup = lookup(&krate.name, &krate.new);
+            if lookup == Lookup::Missing {
+                registry.new.insert(krate.name.clone());
+            }
+            registry
+                .problems
+                .extend(judge(&krate.name, &krate.new, &plan.repository, &lookup));
+        }
+        registry
+    }
+
+    fn report(&self) {
+        if self.problems.is_empty() {
+            eprintln!("release: crates.io: every name is free or ours, and no planned version is taken");
+        }
+        for problem in &self.problems {
+            eprintln!("release: crates.io: {problem}");
+        }
+        if self.new.len() > NEW_CRATE_BURST {
+            let paced = self.new.len() - NEW_CRATE_BURST;
+            eprintln!(
+                "release: crates.io: {} crates are new there; it takes {NEW_CRATE_BURST} new crates \
+                 at once and then one every {} minutes, so --execute publishes the last {paced} \
+                 of them that far apart (about {} minutes)",
+                self.new.len(),
+                NEW_CRATE_INTERVAL.as_secs() / 60,
+                paced as u64 * NEW_CRATE_INTERVAL.as_secs() / 60
+            );
+        }
+    }
+}
+
+/// How long to wait before publishing each crate, in publish order: nothing for crates that
+/// exist already or for the first [`NEW_CRATE_BURST`] new ones, then [`NEW_CRATE_INTERVAL`]
+/// before each further new crate.
+fn publish_pacing<'a>(order: &[&'a str], new: &BTreeSet<String>) -> Vec<(&'a str, Duration)> {
+    let mut new_so_far = 0;
+    order
+        .iter()
+        .map(|&name| {
+            if !new.contains(name) {
+                return (name, Duration::ZERO);
+            }
+            new_so_far += 1;
+            let wait = if new_so_far > NEW_CRATE_BURST {
+                NEW_CRATE_INTERVAL
+            } else {
+                Duration::ZERO
+            };
+            (name, wait)
+        })
+        .collect()
+}
+
 /// What crates.io says about one planned crate.
 #[derive(Debug, PartialEq, Eq)]
 enum Lookup {
@@ -106,33 +186,6 @@ enum Lookup {
     },
     /// The registry could not be asked.
     Failed(String),
-}
-
-/// Asks crates.io about every planned crate and returns what stands in the way of publishing:
-/// a name that belongs to someone else, a version already published, or a registry that did not
-/// answer. Empty when the release can go ahead.
-fn registry_findings(plan: &Plan) -> Vec<String> {
-    eprintln!("release: asking crates.io about {} crate names", plan.crates.len());
-    plan.crates
-        .iter()
-        .filter_map(|krate| {
-            judge(
-                &krate.name,
-                &krate.new,
-                &plan.repository,
-                &lookup(&krate.name, &krate.new),
-            )
-        })
-        .collect()
-}
-
-fn report_registry(findings: &[String]) {
-    if findings.is_empty() {
-        eprintln!("release: crates.io: every name is free or ours, and no planned version is taken");
-    }
-    for finding in findings {
-        eprintln!("release: crates.io: {finding}");
-    }
 }
 
 /// `cargo info` run outside the workspace (inside it, cargo describes the local package instead).
@@ -209,43 +262,84 @@ fn judge(name: &str, version: &str, ours: &str, lookup: &Lookup) -> Option<Strin
     }
 }
 
+/// Which branches a dry run accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// cargo-release's full dry run, including its crates.io checks.
-    DryRun,
-    /// The same dry run on any branch: which branch CI checked out says nothing about the commit
+enum Branch {
+    /// release.toml's `allow-branch` (main): the maintainer's dry run, as the release will run.
+    Main,
+    /// Any: which branch CI checked out (often a detached HEAD) says nothing about the commit
     /// under test.
-    CiDryRun,
-    Execute,
+    Any,
 }
 
-fn cargo_release(plan: &Plan, mode: Mode) -> Result<()> {
+/// The publishable crates, each as `--package NAME`: release.toml cannot express per-crate
+/// `release = false` without editing every unpublished crate's manifest, so the selection lives
+/// here.
+fn cargo_release_cmd<'a>(plan: &Plan, args: impl IntoIterator<Item = &'a str>) -> Result<std::process::Command> {
     prereqs::ensure_cargo_release()?;
-    let mut command = cmd("cargo", ["release", &plan.new_version.to_string()]);
-    // Only the publishable crates take part; release.toml cannot express per-crate `release =
-    // false` without editing every unpublished crate's manifest, so the selection lives here.
+    let mut command = cmd("cargo", ["release"]);
+    command.args(args);
     for krate in &plan.crates {
         command.args(["--package", &krate.name]);
     }
-    match mode {
-        Mode::Execute => {
-            command.arg("--execute");
-            // CI has no terminal to confirm on, and the operator confirmed by dispatching the
-            // workflow; at a terminal, cargo-release asks before it publishes anything.
-            if cmd::is_ci() {
-                command.arg("--no-confirm");
-            }
-        }
-        Mode::DryRun => eprintln!("release: dry run; nothing is changed (pass --execute to release for real)"),
-        Mode::CiDryRun => {
-            // Which branch CI checked out (often a detached HEAD) says nothing about the commit
-            // under test either; release.toml's `allow-branch = ["main"]` still guards real
-            // releases and the manual dry run.
-            command.args(["--no-publish", "--allow-branch", "*"]);
-            eprintln!("release: dry run without the publish step; nothing is changed");
-        }
+    Ok(command)
+}
+
+/// cargo-release's own dry run of the version bump, changelog moves, commit, tags and push.
+/// Its publish step is left to [`verify_packages`], which is stronger (every crate is built from
+/// its package, against its siblings' packages): cargo-release's dry-run publish checks whether
+/// the new versions of the siblings are on crates.io already and how many new crates there are,
+/// which are facts about the registry before the release, reported by [`Registry`].
+fn cargo_release_dry_run(plan: &Plan, branch: Branch) -> Result<()> {
+    let version = plan.new_version.to_string();
+    let mut command = cargo_release_cmd(plan, [version.as_str(), "--no-publish"])?;
+    if branch == Branch::Any {
+        command.args(["--allow-branch", "*"]);
     }
+    eprintln!("release: dry run; nothing is changed (pass --execute to release for real)");
     cmd::run(&mut command)
+}
+
+/// The release itself: bump, changelog moves and commit (cargo-release), then each crate
+/// published in order (cargo waits until the index has it before the next one needs it), paced
+/// for crates.io's new-crate limit, then tags and push (cargo-release). Nothing is pushed until
+/// every crate is published.
+fn release(plan: &Plan, registry: &Registry) -> Result<()> {
+    // CI has no terminal to confirm on, and the operator confirmed by dispatching the workflow;
+    // at a terminal, cargo-release asks before it changes anything.
+    let confirm: &[&str] = if cmd::is_ci() { &["--no-confirm"] } else { &[] };
+    let version = plan.new_version.to_string();
+    let mut commit = cargo_release_cmd(
+        plan,
+        [version.as_str(), "--no-publish", "--no-tag", "--no-push", "--execute"],
+    )?;
+    commit.args(confirm);
+    cmd::run(&mut commit)?;
+
+    let order: Vec<&str> = plan.crates.iter().map(|c| c.name.as_str()).collect();
+    for (name, wait) in publish_pacing(&order, &registry.new) {
+        if !wait.is_zero() {
+            eprintln!(
+                "release: waiting {} minutes for crates.io's new-crate limit before {name}",
+                wait.as_secs() / 60
+            );
+            std::thread::sleep(wait);
+        }
+        cmd::run(&mut cmd("cargo", ["publish", "--locked", "--package", name])).with_context(|| {
+            format!(
+                "publishing {name}; the crates before it are on crates.io and cannot be \
+                 unpublished: fix the cause and publish the rest of this version by hand \
+                 (`cargo publish --package <crate>` in the order printed above), then tag and push"
+            )
+        })?;
+    }
+
+    for step in ["tag", "push"] {
+        let mut command = cargo_release_cmd(plan, [step, "--execute"])?;
+        command.args(confirm);
+        cmd::run(&mut command)?;
+    }
+    Ok(())
 }
 
 /// `Some(summary)` when `git status` shows modified, staged or untracked files.
@@ -648,8 +742,8 @@ mod tests {
             [
                 "lattice-claims",
                 "lattice-control-interface",
-                "lattice-wash",
-                "lattice-runtime"
+                "lattice-runtime",
+                "lattice-wash"
             ]
         );
     }
@@ -776,6 +870,22 @@ mod tests {
         assert!(
             offline.contains("could not ask crates.io about `lattice-host`: timed out"),
             "{offline}"
+        );
+    }
+
+    #[test]
+    fn new_crates_past_the_burst_are_paced() {
+        let order = ["a", "b", "c", "d", "e", "old", "f", "g"];
+        let new: BTreeSet<String> = ["a", "b", "c", "d", "e", "f", "g"].map(str::to_owned).into();
+        let waits: Vec<u64> = publish_pacing(&order, &new)
+            .into_iter()
+            .map(|(_, wait)| wait.as_secs() / 60)
+            .collect();
+        assert_eq!(waits, [0, 0, 0, 0, 0, 0, 10, 10]);
+        assert!(
+            publish_pacing(&order, &BTreeSet::new())
+                .iter()
+                .all(|(_, w)| w.is_zero())
         );
     }
 
