@@ -20,7 +20,10 @@ use serde_json::Value;
 use crate::cmd::{self, cmd};
 
 pub(crate) fn run() -> Result<Option<String>> {
-    cmd::run(&mut cmd("cargo", ["build", "--locked", "--quiet", "-p", "lattice-wash"]))?;
+    cmd::run(&mut cmd(
+        "cargo",
+        ["build", "--locked", "--quiet", "-p", "lattice-wash"],
+    ))?;
     let target_dir = cmd::target_dir()?;
     let wash = target_dir
         .join("debug")

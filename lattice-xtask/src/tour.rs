@@ -21,7 +21,10 @@ pub(crate) fn run() -> Result<()> {
     }
     std::fs::create_dir_all(&scratch)?;
 
-    cmd::run(&mut cmd("cargo", ["build", "--locked", "--quiet", "-p", "lattice-wash"]))?;
+    cmd::run(&mut cmd(
+        "cargo",
+        ["build", "--locked", "--quiet", "-p", "lattice-wash"],
+    ))?;
     let wash = target_dir
         .join("debug")
         .join(format!("wash{}", std::env::consts::EXE_SUFFIX));
