@@ -56,5 +56,5 @@ pub use connection::{
 pub use error::{ErrorKind, HookError, ProviderError};
 pub use lattice_control_interface::provider::{HealthCheckResponse, HostData, InterfaceLinkDefinition, SecretValue};
 pub use provider::{LinkConfig, LinkDelete, Provider, config_value};
-pub use run::{ProviderBuilder, STDIN_TIMEOUT, read_host_data, run_provider};
+pub use run::{PARENT_CHECK_INTERVAL, ProviderBuilder, STDIN_TIMEOUT, read_host_data, run_provider};
 pub use {async_nats, wrpc_transport, wrpc_transport_nats};

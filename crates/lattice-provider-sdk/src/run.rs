@@ -50,6 +50,7 @@ pub struct ProviderBuilder {
     host_data: Option<HostData>,
     logging: bool,
     signals: bool,
+    parent_watch: bool,
     stdin_timeout: Duration,
 }
 
@@ -62,6 +63,7 @@ impl ProviderBuilder {
             host_data: None,
             logging: true,
             signals: true,
+            parent_watch: true,
             stdin_timeout: STDIN_TIMEOUT,
         }
     }
@@ -85,6 +87,16 @@ impl ProviderBuilder {
     #[must_use]
     pub fn signals(mut self, on: bool) -> Self {
         self.signals = on;
+        self
+    }
+
+    /// Whether the provider shuts down once the process that started it (its host) is gone,
+    /// checked every [`PARENT_CHECK_INTERVAL`] (default yes). A host that is killed outright
+    /// cannot ask its providers to stop; this is how they notice instead of running on,
+    /// orphaned. A program that embeds a provider says no.
+    #[must_use]
+    pub fn parent_watch(mut self, on: bool) -> Self {
+        self.parent_watch = on;
         self
     }
 
@@ -166,6 +178,9 @@ impl ProviderBuilder {
             shutdown,
             host_data.host_id.clone(),
         ));
+        if self.parent_watch {
+            tokio::spawn(orphaned(ctx.clone()));
+        }
         if self.signals {
             tokio::spawn(signalled(ctx));
         }
@@ -434,6 +449,33 @@ async fn shutdown_requests<P: Provider>(
 }
 
 /// SIGINT and SIGTERM shut the provider down as a host's request would.
+/// How often a provider checks that the process that started it still runs.
+pub const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Shuts the provider down once its parent process is gone: the kernel then hands the
+/// provider to another parent (init or a subreaper), so the parent's pid changes.
+async fn orphaned<P: Provider>(ctx: Ctx<P>) {
+    #[cfg(unix)]
+    {
+        let parent = rustix::process::getppid();
+        let mut ticks = tokio::time::interval(PARENT_CHECK_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = ctx.stopped() => return,
+            }
+            if rustix::process::getppid() != parent {
+                tracing::warn!("the host process that started this provider is gone; shutting down");
+                ctx.shut_down().await;
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(ctx);
+}
+
 async fn signalled<P: Provider>(ctx: Ctx<P>) {
     #[cfg(unix)]
     let terminate = async {

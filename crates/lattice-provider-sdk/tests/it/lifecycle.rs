@@ -230,3 +230,45 @@ async fn without_a_host_the_provider_says_so_and_fails() {
     assert!(!status.success());
     assert!(stderr.contains("cannot read the host data on stdin"), "{stderr}");
 }
+
+/// A host killed outright (SIGKILL) cannot ask its providers to stop: the provider notices its
+/// parent is gone, runs its shutdown hook and exits instead of running on, orphaned.
+#[tokio::test]
+async fn a_provider_whose_host_is_killed_shuts_down() {
+    let nats = NatsServer::start();
+    let data = host_data(&nats.url());
+    // The "host": a shell that starts the provider and waits for it. The shell's stdin is
+    // passed on through fd 3, because a background command's own stdin is /dev/null.
+    let mut host = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            "exec 3<&0; \"$0\" <&3 3<&- & wait",
+            env!("CARGO_BIN_EXE_example-provider"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting sh");
+    let mut stdin = host.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, data.to_stdin_line().as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    // The provider writes to the pipe it inherited from the shell.
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(host.stdout.take().unwrap()));
+    let mut next = async || {
+        tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the provider printed nothing in time")
+            .unwrap()
+    };
+    assert_eq!(next().await.as_deref(), Some("init test example"));
+    assert_eq!(next().await.as_deref(), Some("ready"));
+
+    host.kill().await.unwrap();
+    assert_eq!(next().await.as_deref(), Some("shutdown"));
+    // End of the pipe: the provider, its last writer, has exited.
+    assert_eq!(next().await, None);
+}

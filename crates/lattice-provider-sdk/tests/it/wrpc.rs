@@ -52,6 +52,7 @@ async fn start(nats: &NatsServer, id: &str) -> ProviderHandle {
         .host_data(data)
         .logging(false)
         .signals(false)
+        .parent_watch(false)
         .start(Quiet)
         .await
         .unwrap()
