@@ -188,37 +188,38 @@ enum Lookup {
     Failed(String),
 }
 
-/// `cargo info` run outside the workspace (inside it, cargo describes the local package instead).
+/// Asks crates.io about `name` and about `name@version`.
 fn lookup(name: &str, version: &str) -> Lookup {
-    let ask = |spec: &str| {
-        std::process::Command::new("cargo")
-            .args(["info", "--quiet", "--registry", "crates-io", spec])
-            .current_dir(std::env::temp_dir())
-            .output()
+    let found = match cargo_info(name) {
+        Ok(Some(info)) => info,
+        Ok(None) => return Lookup::Missing,
+        Err(reason) => return Lookup::Failed(reason),
     };
-    let missing = |stderr: &str| stderr.contains("could not find");
-    let output = match ask(name) {
-        Ok(output) => output,
-        Err(err) => return Lookup::Failed(format!("could not run `cargo info`: {err}")),
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return if missing(&stderr) {
-            Lookup::Missing
-        } else {
-            Lookup::Failed(stderr.trim().to_owned())
-        };
+    match cargo_info(&format!("{name}@{version}")) {
+        Ok(published) => Lookup::Found {
+            repository: repository_of(&found),
+            version_published: published.is_some(),
+        },
+        Err(reason) => Lookup::Failed(reason),
     }
-    let repository = repository_of(&String::from_utf8_lossy(&output.stdout));
-    let version_published = match ask(&format!("{name}@{version}")) {
-        Ok(output) if output.status.success() => true,
-        Ok(output) if missing(&String::from_utf8_lossy(&output.stderr)) => false,
-        Ok(output) => return Lookup::Failed(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
-        Err(err) => return Lookup::Failed(format!("could not run `cargo info`: {err}")),
-    };
-    Lookup::Found {
-        repository,
-        version_published,
+}
+
+/// `cargo info SPEC` run outside the workspace (inside it, cargo describes the local package
+/// instead): its output when crates.io has `spec`, `None` when it does not.
+fn cargo_info(spec: &str) -> Result<Option<String>, String> {
+    let output = std::process::Command::new("cargo")
+        .args(["info", "--quiet", "--registry", "crates-io", spec])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .map_err(|err| format!("could not run `cargo info`: {err}"))?;
+    if output.status.success() {
+        return Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("could not find") {
+        Ok(None)
+    } else {
+        Err(stderr.trim().to_owned())
     }
 }
 
@@ -275,14 +276,13 @@ enum Branch {
 /// The publishable crates, each as `--package NAME`: release.toml cannot express per-crate
 /// `release = false` without editing every unpublished crate's manifest, so the selection lives
 /// here.
-fn cargo_release_cmd<'a>(plan: &Plan, args: impl IntoIterator<Item = &'a str>) -> Result<std::process::Command> {
-    prereqs::ensure_cargo_release()?;
+fn cargo_release_cmd<'a>(plan: &Plan, args: impl IntoIterator<Item = &'a str>) -> std::process::Command {
     let mut command = cmd("cargo", ["release"]);
     command.args(args);
     for krate in &plan.crates {
         command.args(["--package", &krate.name]);
     }
-    Ok(command)
+    command
 }
 
 /// cargo-release's own dry run of the version bump, changelog moves, commit, tags and push.
@@ -291,8 +291,9 @@ fn cargo_release_cmd<'a>(plan: &Plan, args: impl IntoIterator<Item = &'a str>) -
 /// the new versions of the siblings are on crates.io already and how many new crates there are,
 /// which are facts about the registry before the release, reported by [`Registry`].
 fn cargo_release_dry_run(plan: &Plan, branch: Branch) -> Result<()> {
+    prereqs::ensure_cargo_release()?;
     let version = plan.new_version.to_string();
-    let mut command = cargo_release_cmd(plan, [version.as_str(), "--no-publish"])?;
+    let mut command = cargo_release_cmd(plan, [version.as_str(), "--no-publish"]);
     if branch == Branch::Any {
         command.args(["--allow-branch", "*"]);
     }
@@ -308,11 +309,12 @@ fn release(plan: &Plan, registry: &Registry) -> Result<()> {
     // CI has no terminal to confirm on, and the operator confirmed by dispatching the workflow;
     // at a terminal, cargo-release asks before it changes anything.
     let confirm: &[&str] = if cmd::is_ci() { &["--no-confirm"] } else { &[] };
+    prereqs::ensure_cargo_release()?;
     let version = plan.new_version.to_string();
     let mut commit = cargo_release_cmd(
         plan,
         [version.as_str(), "--no-publish", "--no-tag", "--no-push", "--execute"],
-    )?;
+    );
     commit.args(confirm);
     cmd::run(&mut commit)?;
 
@@ -335,7 +337,7 @@ fn release(plan: &Plan, registry: &Registry) -> Result<()> {
     }
 
     for step in ["tag", "push"] {
-        let mut command = cargo_release_cmd(plan, [step, "--execute"])?;
+        let mut command = cargo_release_cmd(plan, [step, "--execute"]);
         command.args(confirm);
         cmd::run(&mut command)?;
     }
