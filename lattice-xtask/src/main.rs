@@ -34,7 +34,7 @@ COMMANDS:
     ci [STEP...]                  run what CI runs, in order, with a summary table
                                   (steps: prereqs fmt clippy test tidy deps tour examples conformance release;
                                   name some to run only those)
-    prereqs                       install rustup targets and cargo-release, check nats-server/redis-server
+    prereqs                       install rustup targets and cargo-release, check nats-server/redis-server/docker-registry/openssl
     tidy                          fast repository rules (manifests, `//!` headers, ADR/RFC records)
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;

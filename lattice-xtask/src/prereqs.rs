@@ -8,10 +8,15 @@ use crate::cmd::{self, cmd};
 
 /// The servers the integration tests spawn (through `lattice-test-support`), and the tools the
 /// examples step runs as the README does (`curl`, `redis-cli`).
-const SERVICES: &[&str] = &["nats-server", "redis-server", "redis-cli", "curl"];
+const SERVICES: &[&str] = &["nats-server", "redis-server", "redis-cli", "curl", "docker-registry"];
 
-/// The exact command that installs [`SERVICES`] on Debian and Ubuntu.
-const APT_INSTALL: &str = "apt-get install -y nats-server redis-server redis-tools curl";
+/// What the OCI client's TLS (native-tls) links and builds against: the system OpenSSL's
+/// headers and `.pc` file, found through `pkg-config`.
+const OPENSSL_DEV: &str = "libssl-dev and pkg-config (`pkg-config --exists openssl` failed)";
+
+/// The exact command that installs [`SERVICES`] and [`OPENSSL_DEV`] on Debian and Ubuntu.
+const APT_INSTALL: &str =
+    "apt-get install -y nats-server redis-server redis-tools curl docker-registry libssl-dev pkg-config";
 
 /// cargo-release is pinned: newer releases may require a newer rustc than `rust-toolchain.toml`
 /// pins, and the release configuration in `release.toml` is written against this version.
@@ -63,20 +68,25 @@ fn toolchain_targets(text: &str) -> Result<Vec<String>> {
     Ok(targets)
 }
 
-/// Checks for `nats-server` and `redis-server`; installs them only in CI as root with apt-get,
-/// because installing system packages behind a developer's back would be rude.
+/// Checks for `nats-server`, `redis-server`, `docker-registry` and OpenSSL's development files;
+/// installs them only in CI as root with apt-get, because installing system packages behind a
+/// developer's back would be rude.
 fn services() -> Result<()> {
-    let missing: Vec<&str> = SERVICES.iter().copied().filter(|s| cmd::on_path(s).is_none()).collect();
+    let missing = missing_services();
     if missing.is_empty() {
-        eprintln!("services: {} found on PATH", SERVICES.join(", "));
+        eprintln!(
+            "services: {} found on PATH; openssl found by pkg-config",
+            SERVICES.join(", ")
+        );
         return Ok(());
     }
     let can_install = cmd::is_ci() && is_root() && cmd::on_path("apt-get").is_some();
     if !can_install {
         bail!(
-            "{} not found on PATH, and the tests and examples run {}: install with \
-             `{APT_INSTALL}` on Debian/Ubuntu (prefix `sudo` when not root), or `brew install \
-             nats-server redis curl` on macOS",
+            "{} not found, and the tests and examples run {} and build against OpenSSL: install \
+             with `{APT_INSTALL}` on Debian/Ubuntu (prefix `sudo` when not root), or `brew install \
+             nats-server redis curl openssl pkg-config` on macOS plus CNCF distribution's \
+             registry on PATH as `docker-registry`",
             missing.join(" and "),
             SERVICES.join(", ")
         );
@@ -87,15 +97,31 @@ fn services() -> Result<()> {
     );
     cmd::run(cmd("apt-get", ["update", "-q"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
     cmd::run(cmd("apt-get", APT_INSTALL.split_whitespace().skip(1)).env("DEBIAN_FRONTEND", "noninteractive"))?;
-    let still_missing: Vec<&str> = SERVICES.iter().copied().filter(|s| cmd::on_path(s).is_none()).collect();
+    if missing.contains(&"docker-registry") {
+        // The package's own service listens on all interfaces (`:5000`); the tests start their
+        // own registries on 127.0.0.1, so stop it if the install started it.
+        let _ = cmd::run(&mut cmd("service", ["docker-registry", "stop"]));
+    }
+    let still_missing = missing_services();
     if !still_missing.is_empty() {
         bail!(
-            "`{APT_INSTALL}` succeeded but {} is still not on PATH: add its directory (often \
-             /usr/sbin) to PATH",
+            "`{APT_INSTALL}` succeeded but {} is still not found: add its directory (often \
+             /usr/sbin) to PATH, or its `.pc` directory to PKG_CONFIG_PATH",
             still_missing.join(" and ")
         );
     }
     Ok(())
+}
+
+/// The [`SERVICES`] not on PATH, and [`OPENSSL_DEV`] when `pkg-config` cannot find OpenSSL.
+fn missing_services() -> Vec<&'static str> {
+    let mut missing: Vec<&str> = SERVICES.iter().copied().filter(|s| cmd::on_path(s).is_none()).collect();
+    let openssl =
+        cmd::on_path("pkg-config").is_some() && cmd::read(&mut cmd("pkg-config", ["--exists", "openssl"])).is_ok();
+    if !openssl {
+        missing.push(OPENSSL_DEV);
+    }
+    missing
 }
 
 fn is_root() -> bool {

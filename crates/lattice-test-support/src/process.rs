@@ -1,9 +1,10 @@
 //! Spawning a server binary on a free loopback port and polling it until ready.
 //!
-//! Shared by [`crate::nats`] and [`crate::redis`]: both need the same
+//! Shared by [`crate::nats`], [`crate::redis`] and [`crate::registry`]: all need the same
 //! free-port retry, readiness probe with a deadline, and log capture for
 //! failure messages.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -24,12 +25,15 @@ pub(crate) struct Spawned {
 
 /// Panics with install instructions unless `binary` is on `PATH`.
 pub(crate) fn require_binary(binary: &str, debian_package: &str) {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path).any(|dir| dir.join(binary).is_file());
     assert!(
-        found,
+        on_path(binary, &std::env::var_os("PATH").unwrap_or_default()),
         "`{binary}` not found on PATH: install it with `apt-get install -y {debian_package}`"
     );
+}
+
+/// Whether `binary` is a file in one of the directories of `path` (a `PATH`-style list).
+pub(crate) fn on_path(binary: &str, path: &OsStr) -> bool {
+    std::env::split_paths(path).any(|dir| dir.join(binary).is_file())
 }
 
 /// Asks the kernel for a port that is free right now. Another process can
