@@ -1,6 +1,7 @@
 //! Resolving a component or provider reference to its bytes. `file://`
-//! references are read when the host allows file loads; OCI references come
-//! later and are refused with an error saying so.
+//! references are read when the host allows file loads; anything else is an
+//! OCI reference, pulled through the host's [`lattice_oci::Oci`] (its cache,
+//! credentials and `latest` policy).
 //!
 //! A control request names the file, so the file is treated as hostile:
 //! only regular files are read (never a FIFO, device, socket or directory,
@@ -18,11 +19,13 @@ use std::path::{Component, Path, PathBuf};
 pub(crate) enum FetchError {
     #[error("file references are disabled on this host: start it with --allow-file-load to load `{0}`")]
     FileLoadDisabled(String),
-    #[error(
-        "cannot load `{reference}`: OCI references are not supported yet, use a file:// reference with --allow-file-load"
-    )]
-    OciUnsupported { reference: String },
-    #[error("`{0}` is not a usable reference: use file:///absolute/path")]
+    #[error("cannot pull {kind} `{reference}`: {message}")]
+    Oci {
+        kind: Artifact,
+        reference: String,
+        message: String,
+    },
+    #[error("`{0}` is not a usable reference: use an OCI reference (registry/repository:tag) or file:///absolute/path")]
     Invalid(String),
     #[error("{kind} file {path} is larger than the maximum of {max} bytes: {}", kind.size_fix())]
     TooLarge { kind: Artifact, path: String, max: u64 },
@@ -110,13 +113,25 @@ pub(crate) async fn fetch(
     reference: &str,
     kind: Artifact,
     policy: FilePolicy<'_>,
+    oci: &lattice_oci::Oci,
     max_size: usize,
 ) -> Result<Vec<u8>, FetchError> {
     let path = match classify(reference)? {
         Source::Oci => {
-            return Err(FetchError::OciUnsupported {
-                reference: reference.to_owned(),
-            });
+            let want = match kind {
+                Artifact::Component => lattice_oci::Want::Component,
+                Artifact::Provider => lattice_oci::Want::Provider,
+            };
+            let pulled = oci
+                .pull(reference, want, max_size as u64)
+                .await
+                .map_err(|e| FetchError::Oci {
+                    kind,
+                    reference: reference.to_owned(),
+                    message: e.to_string(),
+                })?;
+            tracing::info!(%reference, digest = %pulled.manifest_digest, cached = pulled.cached, "pulled from the registry");
+            return Ok(pulled.bytes);
         }
         Source::File(_) if !policy.allow => return Err(FetchError::FileLoadDisabled(reference.to_owned())),
         Source::File(path) => path,
@@ -260,6 +275,10 @@ mod tests {
         root: None,
     };
 
+    fn oci() -> lattice_oci::Oci {
+        lattice_oci::Oci::new(lattice_oci::Options::default()).unwrap()
+    }
+
     #[test]
     fn references_are_classified() {
         assert_eq!(classify("file:///a.wasm").unwrap(), Source::File("/a.wasm".into()));
@@ -280,25 +299,34 @@ mod tests {
             allow: false,
             root: None,
         };
-        let err = fetch(&reference, Artifact::Component, disabled, 100).await.unwrap_err();
+        let err = fetch(&reference, Artifact::Component, disabled, &oci(), 100)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("--allow-file-load"), "{err}");
         assert_eq!(
-            fetch(&reference, Artifact::Component, ALLOW, 100).await.unwrap(),
+            fetch(&reference, Artifact::Component, ALLOW, &oci(), 100)
+                .await
+                .unwrap(),
             b"0123456789"
         );
         assert_eq!(
-            fetch(&reference, Artifact::Component, ALLOW, 10).await.unwrap(),
+            fetch(&reference, Artifact::Component, ALLOW, &oci(), 10).await.unwrap(),
             b"0123456789"
         );
-        let err = fetch(&reference, Artifact::Component, ALLOW, 5).await.unwrap_err();
+        let err = fetch(&reference, Artifact::Component, ALLOW, &oci(), 5)
+            .await
+            .unwrap_err();
         assert!(matches!(err, FetchError::TooLarge { max: 5, .. }), "{err}");
         assert!(err.to_string().contains("--max-component-size-bytes"), "{err}");
-        let err = fetch("file:///nonexistent/x.wasm", Artifact::Component, ALLOW, 5)
+        let err = fetch("file:///nonexistent/x.wasm", Artifact::Component, ALLOW, &oci(), 5)
             .await
             .unwrap_err();
         assert!(matches!(err, FetchError::Read { .. }), "{err}");
-        let err = fetch("ghcr.io/x/y:1", Artifact::Component, ALLOW, 5).await.unwrap_err();
-        assert!(err.to_string().contains("OCI"), "{err}");
+        // An OCI reference goes to the registry client, whose policy applies.
+        let err = fetch("ghcr.io/x/y:latest", Artifact::Component, ALLOW, &oci(), 5)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("--allow-latest"), "{err}");
     }
 
     #[test]
@@ -317,7 +345,7 @@ mod tests {
         // the test instead of hanging it.
         tokio::time::timeout(
             std::time::Duration::from_secs(30),
-            fetch(reference, Artifact::Component, policy, max),
+            fetch(reference, Artifact::Component, policy, &oci(), max),
         )
         .await
         .expect("fetch returned in time")

@@ -103,6 +103,13 @@ pub struct HostConfig {
     pub builtin_keyvalue: bool,
     /// Bounds of the built-in store, per component.
     pub keyvalue_limits: lattice_runtime::host::keyvalue::KeyValueLimits,
+    /// How components and providers are pulled from OCI registries: the `latest` policy,
+    /// registries spoken to over plain HTTP, extra root certificates, the cache directory
+    /// (default none; the `wasmcloud` binary uses a per-user one) and time bounds.
+    pub oci: lattice_oci::Options,
+    /// Credentials for OCI registries known from the start (wasmCloud v1's
+    /// `--oci-registry/--oci-user/--oci-password`); `registry.put` adds more.
+    pub oci_credentials: BTreeMap<String, lattice_oci::Credential>,
 }
 
 /// How the host authenticates to NATS (wasmCloud v1's `--nats-jwt`,
@@ -202,6 +209,8 @@ impl Default for HostConfig {
             structured_logging: false,
             builtin_keyvalue: true,
             keyvalue_limits: lattice_runtime::host::keyvalue::KeyValueLimits::default(),
+            oci: lattice_oci::Options::default(),
+            oci_credentials: BTreeMap::new(),
         }
     }
 }

@@ -57,6 +57,8 @@ pub(crate) struct HostCtx {
     pub(crate) providers: Providers,
     /// Where provider executables are written and run from.
     pub(crate) provider_files: ProviderFiles,
+    /// Pulls components and providers from OCI registries.
+    pub(crate) oci: lattice_oci::Oci,
     pub(crate) http: HttpServers,
     /// The policy service asked before starts and invocations, if any.
     pub(crate) policy: Arc<Policy>,
@@ -102,6 +104,9 @@ impl Host {
                 e,
             )
         })?;
+        let oci = lattice_oci::Oci::new(config.oci.clone())
+            .map_err(|e| Error::new(ErrorKind::InvalidConfig(e.to_string())))?;
+        oci.put_credentials(config.oci_credentials.clone());
         let host_id = HostId::new(key.public_key());
         let admin = match config.http_admin {
             Some(addr) => Some(crate::admin::bind(addr).await?),
@@ -174,6 +179,7 @@ impl Host {
             components: Arc::new(Components::default()),
             providers: Providers::default(),
             provider_files,
+            oci,
             http: HttpServers::default(),
             shutdown: Shutdown::new(),
             config,

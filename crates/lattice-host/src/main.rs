@@ -244,6 +244,51 @@ struct Args {
     /// Serve no built-in key-value store: components need a key-value link
     #[arg(long, env = "WASMCLOUD_DISABLE_BUILTIN_KEYVALUE")]
     disable_builtin_keyvalue: bool,
+    /// Allow OCI references to the `latest` tag (or to no tag)
+    #[arg(long, env = "WASMCLOUD_OCI_ALLOW_LATEST")]
+    allow_latest: bool,
+    /// Registries (host or host:port) reached over plain HTTP instead of HTTPS; comma-separated
+    #[arg(
+        long = "allowed-insecure",
+        env = "WASMCLOUD_OCI_ALLOWED_INSECURE",
+        value_name = "REGISTRY",
+        value_delimiter = ','
+    )]
+    allowed_insecure: Vec<String>,
+    /// OCI registry that --oci-user and --oci-password are for
+    #[arg(long, env = "WASMCLOUD_OCI_REGISTRY", requires_all = ["oci_user", "oci_password"])]
+    oci_registry: Option<String>,
+    /// User name for --oci-registry
+    #[arg(long, env = "WASMCLOUD_OCI_REGISTRY_USER", requires = "oci_registry")]
+    oci_user: Option<String>,
+    /// Password for --oci-registry
+    #[arg(
+        long,
+        env = "WASMCLOUD_OCI_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "oci_registry"
+    )]
+    oci_password: Option<String>,
+    /// PEM file of extra root certificates to trust for OCI registries; repeatable
+    #[arg(
+        long = "oci-ca-file",
+        env = "WASMCLOUD_OCI_CA_FILES",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    oci_ca_files: Vec<PathBuf>,
+    /// Keep pulled components and providers here, by digest; it must be yours and not writable
+    /// by group or others [default: $XDG_CACHE_HOME/wasmcloud/oci, else ~/.cache/wasmcloud/oci]
+    #[arg(long, env = "WASMCLOUD_OCI_CACHE_DIR", value_name = "DIR")]
+    oci_cache_dir: Option<PathBuf>,
+    /// The most seconds one pull from a registry may take
+    #[arg(
+        long,
+        env = "WASMCLOUD_OCI_TIMEOUT_SECS",
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    oci_timeout_secs: u64,
 }
 
 impl Args {
@@ -316,18 +361,37 @@ impl Args {
             .contains(&level.as_str())
             .then_some(level);
         config.structured_logging = self.enable_structured_logging;
+        config.oci.allow_latest = self.allow_latest;
+        config.oci.allowed_insecure = self.allowed_insecure;
+        config.oci.extra_root_certificates = self.oci_ca_files;
+        config.oci.timeout = Duration::from_secs(self.oci_timeout_secs);
+        config.oci.cache_dir = self.oci_cache_dir.or_else(|| {
+            user_cache_dir(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME")).map(|dir| dir.join("oci"))
+        });
+        if let (Some(registry), Some(username), Some(password)) = (self.oci_registry, self.oci_user, self.oci_password)
+        {
+            config
+                .oci_credentials
+                .insert(registry, lattice_oci::Credential::Basic { username, password });
+        }
         Ok(config)
     }
 }
 
 /// The per-user compile cache: `$XDG_CACHE_HOME/wasmcloud/compile-cache`,
-/// else `$HOME/.cache/wasmcloud/compile-cache` (relative values are ignored,
-/// as the XDG base directory spec says). Never the shared temp directory,
-/// where another user could plant compiled code.
+/// else `$HOME/.cache/wasmcloud/compile-cache`.
 fn default_compile_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    user_cache_dir(xdg_cache_home, home).map(|dir| dir.join("compile-cache"))
+}
+
+/// The host's per-user cache directory: `$XDG_CACHE_HOME/wasmcloud`, else
+/// `$HOME/.cache/wasmcloud` (relative values are ignored, as the XDG base
+/// directory spec says). Never the shared temp directory, where another user
+/// could plant compiled code or artifacts.
+fn user_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
     let absolute = |value: Option<OsString>| value.map(PathBuf::from).filter(|p| p.is_absolute());
     let cache = absolute(xdg_cache_home).or_else(|| absolute(home).map(|home| home.join(".cache")))?;
-    Some(cache.join("wasmcloud").join("compile-cache"))
+    Some(cache.join("wasmcloud"))
 }
 
 fn init_logging(level: &str, json: bool) -> Result<()> {

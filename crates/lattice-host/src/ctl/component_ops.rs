@@ -75,9 +75,9 @@ pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<(
     Ok(done(message))
 }
 
-/// `component.auction`: bids only when every constraint matches a label and
-/// the component does not run here yet.
-pub(super) fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
+/// `component.auction`: bids only when every constraint matches a label, the
+/// component does not run here yet, and this host can load the reference.
+pub(super) async fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
     let request: ComponentAuctionRequest = match decode(payload, "component auction") {
         Ok(request) => request,
         Err(e) => return reply::<()>(Err(e)),
@@ -85,6 +85,7 @@ pub(super) fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
     if ctx.shutdown.is_requested()
         || !ctx.labels.satisfy(&request.constraints)
         || ctx.components.contains(request.component_id.as_str())
+        || !super::can_load(ctx, &request.component_ref, lattice_oci::Want::Component).await
     {
         return Reply::Silent;
     }
@@ -339,6 +340,7 @@ async fn fetch(ctx: &HostCtx, reference: &str) -> Result<Vec<u8>, String> {
         reference,
         artifact::Artifact::Component,
         policy,
+        &ctx.oci,
         ctx.runtime.limits().max_component_size,
     )
     .await

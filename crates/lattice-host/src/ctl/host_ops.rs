@@ -1,9 +1,12 @@
-//! Host-level operations: `host.ping`, `host.stop`, `label.put`, `label.del`.
+//! Host-level operations: `host.ping`, `host.stop`, `label.put`, `label.del`, `registry.put`.
 
 use std::time::Duration;
 
 use lattice_control_interface::events::data::LabelsChanged;
-use lattice_control_interface::{CtlResponse, Host, HostLabel, HostLabelIdentifier, LatticeEvent, StopHostCommand};
+use lattice_control_interface::{
+    CtlResponse, Host, HostLabel, HostLabelIdentifier, LatticeEvent, RegistryCredential, RegistryCredentialMap,
+    StopHostCommand,
+};
 
 use super::{CtlError, decode, done};
 use crate::config::DEFAULT_SHUTDOWN_TIMEOUT;
@@ -71,4 +74,42 @@ async fn announce(events: &Events, labels: std::collections::BTreeMap<String, St
             labels,
         }))
         .await;
+}
+
+/// `registry.put`: keeps the credentials for the registries named (adding to, or replacing,
+/// what the host had for them) and uses them for every later pull. They are never logged: only
+/// the registries' names are.
+pub(super) fn put_registries(ctx: &HostCtx, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+    let map: RegistryCredentialMap = decode(payload, "put registries")?;
+    let mut kept = Vec::new();
+    let credentials: Vec<(String, lattice_oci::Credential)> = map
+        .into_iter()
+        .filter_map(|(registry, credential)| {
+            let converted = oci_credential(&credential);
+            if converted.is_none() {
+                tracing::warn!(%registry, registry_type = %credential.registry_type, "registry.put: no usable credential for this registry (an OCI registry needs a user name and password, or a token); ignored");
+            }
+            converted.map(|c| {
+                kept.push(registry.clone());
+                (registry, c)
+            })
+        })
+        .collect();
+    ctx.oci.put_credentials(credentials);
+    tracing::info!(registries = ?kept, "registry credentials updated");
+    Ok(done("successfully put registries"))
+}
+
+/// The credential a `registry.put` entry gives, when it is a usable one for an OCI registry.
+fn oci_credential(credential: &RegistryCredential) -> Option<lattice_oci::Credential> {
+    if !credential.registry_type.eq_ignore_ascii_case("oci") {
+        return None;
+    }
+    if let Some(token) = credential.token.clone().filter(|t| !t.is_empty()) {
+        return Some(lattice_oci::Credential::Bearer(token));
+    }
+    Some(lattice_oci::Credential::Basic {
+        username: credential.username.clone()?,
+        password: credential.password.clone()?,
+    })
 }

@@ -135,6 +135,20 @@ async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
     }
 }
 
+/// How long an auction waits to learn whether a registry has a reference: bids must come
+/// back within the auctioneer's own short timeout.
+const AUCTION_REGISTRY_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether this host can load `reference` (for auctions): a `file://` reference when file
+/// loads are allowed, or an OCI reference that is cached by digest or that its registry has.
+async fn can_load(ctx: &HostCtx, reference: &str, want: lattice_oci::Want) -> bool {
+    match crate::artifact::classify(reference) {
+        Ok(crate::artifact::Source::File(_)) => ctx.config.allow_file_load,
+        Ok(crate::artifact::Source::Oci) => ctx.oci.can_pull(reference, want, AUCTION_REGISTRY_BOUND).await,
+        Err(_) => false,
+    }
+}
+
 async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
     let Some(op) = ctx.subjects.parse(subject) else {
         return reply::<()>(Err(CtlError::UnsupportedSubject));
@@ -148,10 +162,10 @@ async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
         CtlOperation::LabelDel(_) => reply(host_ops::delete_label(&ctx.labels, &ctx.events, payload).await),
         CtlOperation::ComponentScale(_) => reply(component_ops::scale(ctx, payload)),
         CtlOperation::ComponentUpdate(_) => reply(component_ops::update(ctx, payload)),
-        CtlOperation::ComponentAuction => component_ops::auction(ctx, payload),
+        CtlOperation::ComponentAuction => component_ops::auction(ctx, payload).await,
         CtlOperation::ProviderStart(_) => provider_ops::start(ctx, payload).await,
         CtlOperation::ProviderStop(_) => reply(provider_ops::stop(ctx, payload).await),
-        CtlOperation::ProviderAuction => provider_ops::auction(ctx, payload),
+        CtlOperation::ProviderAuction => provider_ops::auction(ctx, payload).await,
         CtlOperation::LinkPut => reply(link_ops::put(&ctx.store, &ctx.events, payload).await),
         CtlOperation::LinkDel => reply(link_ops::delete(ctx, payload).await),
         CtlOperation::LinkGet => reply(link_ops::get(&ctx.store).await),
@@ -159,7 +173,7 @@ async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
         CtlOperation::ConfigGet(name) => reply(config_ops::get(&ctx.store, &name).await),
         CtlOperation::ConfigDel(name) => reply(config_ops::delete(&ctx.store, &ctx.events, &name).await),
         CtlOperation::ClaimsGet => reply(config_ops::claims(&ctx.store).await),
-        CtlOperation::RegistryPut => reply(Ok(done("successfully put registries"))),
+        CtlOperation::RegistryPut => reply(host_ops::put_registries(ctx, payload)),
         _ => reply::<()>(Err(CtlError::UnsupportedSubject)),
     }
 }

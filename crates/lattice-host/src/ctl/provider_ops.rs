@@ -1,9 +1,10 @@
 //! Provider operations: `provider.start`, `provider.stop` and `provider.auction`. A start
 //! answers at once and does its work in a task of its own, announcing `provider_started` or
-//! `provider_start_failed`. Besides the built-in http-server, a provider is started from a
-//! `file://` reference to a provider archive (its binary for this machine, signature and
-//! hashes verified) or to an executable; either is copied into the host's private provider
-//! directory first and run from there, never from where the reference points.
+//! `provider_start_failed`. Besides the built-in http-server, a provider is started from an
+//! OCI reference to a provider archive, or a `file://` reference to an archive or an
+//! executable (archives: the binary for this machine, signature and hashes verified); the
+//! binary is copied into the host's private provider directory first and run from there,
+//! never from where the reference points.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,12 +30,12 @@ const MAX_PROVIDER_SIZE: usize = 512 << 20;
 /// The most an archive may unpack to.
 const MAX_UNPACKED: u64 = 1 << 30;
 
-/// Whether this host can run the provider `reference` names: an enabled built-in, or a file
-/// when file loads are allowed.
-fn can_run(ctx: &HostCtx, reference: &str) -> bool {
+/// Whether this host can run the provider `reference` names: an enabled built-in, a file
+/// when file loads are allowed, or an OCI reference the registry (or the cache) has.
+async fn can_run(ctx: &HostCtx, reference: &str) -> bool {
     match Builtin::from_ref(reference) {
         Some(Builtin::HttpServer) => ctx.config.enable_builtin_http_server,
-        None => reference.starts_with("file://") && ctx.config.allow_file_load,
+        None => super::can_load(ctx, reference, lattice_oci::Want::Provider).await,
     }
 }
 
@@ -44,7 +45,11 @@ pub(super) async fn start(ctx: &Arc<HostCtx>, payload: &[u8]) -> Reply {
         Ok(cmd) => cmd,
         Err(e) => return reply::<()>(Err(e)),
     };
-    if Builtin::from_ref(&cmd.provider_ref).is_some() && !can_run(ctx, &cmd.provider_ref) {
+    if let Some(builtin) = Builtin::from_ref(&cmd.provider_ref)
+        && !(match builtin {
+            Builtin::HttpServer => ctx.config.enable_builtin_http_server,
+        })
+    {
         // Upstream stays silent for a built-in whose feature is off.
         tracing::warn!(provider_ref = %cmd.provider_ref, "built-in provider is disabled on this host");
         return Reply::Silent;
@@ -68,12 +73,6 @@ fn begin_start(ctx: &Arc<HostCtx>, cmd: StartProviderCommand) -> Result<CtlRespo
     if builtin.is_none() && cmd.provider_ref.starts_with(BUILTIN_SCHEME) {
         return Err(CtlError::UnsupportedProvider(format!(
             "there is no built-in provider `{}`: the built-ins are wasmcloud+builtin://http-server",
-            cmd.provider_ref
-        )));
-    }
-    if builtin.is_none() && !cmd.provider_ref.starts_with("file://") {
-        return Err(CtlError::UnsupportedProvider(format!(
-            "cannot start provider `{}`: OCI references are not supported yet, use a file:// reference to a provider archive or executable",
             cmd.provider_ref
         )));
     }
@@ -180,7 +179,7 @@ async fn executable(
         allow: ctx.config.allow_file_load,
         root: ctx.config.allowed_file_root.as_deref(),
     };
-    let bytes = artifact::fetch(reference, Artifact::Provider, policy, MAX_PROVIDER_SIZE)
+    let bytes = artifact::fetch(reference, Artifact::Provider, policy, &ctx.oci, MAX_PROVIDER_SIZE)
         .await
         .map_err(|e| e.to_string())?;
     let (binary, claims) = if is_archive(&bytes) {
@@ -346,15 +345,15 @@ pub(crate) async fn stop_provider(ctx: &HostCtx, id: &ProviderId, provider: &Run
 
 /// `provider.auction`: bids when every constraint matches a label, the id does not run here,
 /// and this host can run the reference.
-pub(super) fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
+pub(super) async fn auction(ctx: &HostCtx, payload: &[u8]) -> Reply {
     let request: ProviderAuctionRequest = match decode(payload, "provider auction") {
         Ok(request) => request,
         Err(e) => return reply::<()>(Err(e)),
     };
     if ctx.shutdown.is_requested()
-        || !can_run(ctx, &request.provider_ref)
         || !ctx.labels.satisfy(&request.constraints)
         || ctx.providers.contains(request.provider_id.as_str())
+        || !can_run(ctx, &request.provider_ref).await
     {
         return Reply::Silent;
     }

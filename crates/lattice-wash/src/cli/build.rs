@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Args;
 use lattice_wash::build::{BuildOptions, build};
 use serde_json::json;
 
 use super::Output;
+use super::conn::block_on;
 use super::keys::KeyDirArgs;
 
 #[derive(Debug, Args)]
@@ -25,6 +27,21 @@ pub(crate) struct BuildArgs {
     /// Sign the output of an earlier `--build-only` run without building.
     #[arg(long)]
     sign_only: bool,
+    /// Push the built component to this OCI reference (registry/repository:tag) when done.
+    #[arg(long, value_name = "REFERENCE")]
+    push: Option<String>,
+    /// Annotation on the pushed manifest, repeatable (with --push).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", requires = "push")]
+    annotations: Vec<String>,
+    /// Registry user name for --push (with --registry-password).
+    #[arg(long, env = "WASH_REG_USER", requires_all = ["push", "registry_password"])]
+    registry_user: Option<String>,
+    /// Registry password or access token for --push.
+    #[arg(long, env = "WASH_REG_PASSWORD", hide_env_values = true, requires_all = ["push", "registry_user"])]
+    registry_password: Option<String>,
+    /// Push over plain HTTP (a local registry without TLS).
+    #[arg(long, requires = "push")]
+    insecure: bool,
 }
 
 pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Output> {
@@ -51,10 +68,30 @@ pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Output> {
     if let (Some(account), Some(component)) = (&report.account, &report.component) {
         text.push_str(&format!("  account    {account}\n  component  {component}\n"));
     }
-    let json = json!({
+    let mut json = json!({
         "component_path": report.component_path,
         "built": report.built,
         "signed": report.signed,
     });
+    if let Some(reference) = &args.push {
+        let annotations = super::registry::parse_annotations(&args.annotations)?;
+        let bytes = std::fs::read(&report.component_path)
+            .with_context(|| format!("cannot read the built component {}", report.component_path.display()))?;
+        let registry = super::registry::RegistryArgs {
+            user: args.registry_user.clone(),
+            password: args.registry_password.clone(),
+            insecure: args.insecure,
+            ca_files: Vec::new(),
+        };
+        let oci = registry.client(reference, true)?;
+        let pushed = block_on(async { Ok(super::registry::push_bytes(&oci, reference, bytes, annotations).await?) })?;
+        text.push_str(&format!(
+            "Pushed to {}
+  digest  {}
+",
+            pushed.reference, pushed.digest
+        ));
+        json["pushed"] = json!({ "reference": pushed.reference, "digest": pushed.digest });
+    }
     Ok(Output::new(text, json))
 }

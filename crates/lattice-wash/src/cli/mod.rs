@@ -17,6 +17,7 @@ mod link;
 mod new;
 mod output;
 mod par;
+mod registry;
 mod scale;
 mod start;
 mod stop;
@@ -91,6 +92,10 @@ enum Command {
     #[command(subcommand)]
     Par(par::ParCommand),
     /// Scale a component on a host.
+    /// Pull a component or provider archive from an OCI registry into a file.
+    Pull(registry::PullArgs),
+    /// Push a component (.wasm) or provider archive (.par.gz) to an OCI registry.
+    Push(registry::PushArgs),
     #[command(subcommand)]
     Scale(scale::ScaleCommand),
     /// Start a component or provider on the lattice.
@@ -125,6 +130,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Link(cmd) => link::run(cmd),
         Command::New(cmd) => new::run(cmd),
         Command::Par(cmd) => par::run(cmd),
+        Command::Pull(args) => registry::pull(&args),
+        Command::Push(args) => registry::push(&args),
         Command::Scale(cmd) => scale::run(cmd),
         Command::Start(cmd) => start::run(cmd),
         Command::Stop(cmd) => stop::run(cmd),

@@ -6,7 +6,7 @@ use lattice_wash::lattice::resolve_reference;
 use serde_json::json;
 
 use super::Output;
-use super::conn::{CliConnectionOpts, block_on};
+use super::conn::{CliConnectionOpts, block_on, wait};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UpdateCommand {
@@ -23,6 +23,13 @@ pub(crate) struct UpdateComponentArgs {
     /// The host it runs on [default: found from the inventories].
     #[arg(long)]
     host_id: Option<String>,
+    /// Return once the host acknowledges, without waiting for the new version to run
+    /// (an update to the reference already running never waits).
+    #[arg(long)]
+    skip_wait: bool,
+    /// How long to wait for the new version to run, in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    wait_timeout_ms: u64,
     #[command(flatten)]
     conn: CliConnectionOpts,
 }
@@ -35,7 +42,12 @@ pub(crate) fn run(cmd: UpdateCommand) -> anyhow::Result<Output> {
         let host_id = args.host_id.map(HostId::new);
         let id = ComponentId::new(args.component_id.clone());
         let (done, old_ref) = lattice
-            .update_component(&id, &args.new_component_ref, host_id.as_ref(), None)
+            .update_component(
+                &id,
+                &args.new_component_ref,
+                host_id.as_ref(),
+                wait(args.skip_wait, args.wait_timeout_ms),
+            )
             .await?;
         let text = if done.message.is_empty() {
             format!(

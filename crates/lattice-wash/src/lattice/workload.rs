@@ -191,6 +191,9 @@ impl Lattice {
     ) -> Result<(Started, String), LatticeError> {
         validate_id("component", id.as_str())?;
         let (host_id, old_ref) = self.find_component(id, host_id).await?;
+        // Reloading the same reference announces nothing when its content is unchanged, so
+        // there is no outcome to wait for.
+        let wait = wait.filter(|_| old_ref != new_ref);
         let events = self
             .subscribe(wait, &[EventType::ComponentScaled, EventType::ComponentScaleFailed])
             .await?;
@@ -390,8 +393,10 @@ impl Lattice {
                     LatticeErrorKind::NoBidder,
                     format!(
                         "none of the {} host(s) on lattice `{}`{constraints} can take {what} `{id}`: \
-                         it may already run there (see `wash get inventory`), or pass --host-id; \
-                         compare --constraint with the labels in `wash get hosts`",
+                         it may already run there (see `wash get inventory`), or no host can load its \
+                         reference (file loads off, or the registry unreachable or without it); pass \
+                         --host-id to see that host's error; compare --constraint with the labels in \
+                         `wash get hosts`",
                         hosts.len(),
                         self.name()
                     ),

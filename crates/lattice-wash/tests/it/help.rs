@@ -29,6 +29,8 @@ fn top_level_help_lists_only_working_commands() {
           link         Put, delete and list links between components and providers
           new          Create a project from a template
           par          Create, inspect and extend provider archives (.par, .par.gz)
+          pull         Pull a component or provider archive from an OCI registry into a file
+          push         Push a component (.wasm) or provider archive (.par.gz) to an OCI registry
           scale        Scale a component on a host
           start        Start a component or provider on the lattice
           stop         Stop a component, provider or host

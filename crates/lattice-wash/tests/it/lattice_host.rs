@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::lattice::{unused_port, wash_at, wash_with};
 
 /// Upper bound for anything that waits on a host; generous for slow CI.
-const DEADLINE: Duration = Duration::from_secs(60);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
 /// Builds (once) and returns the `wasmcloud` binary next to `wash`.
@@ -50,13 +50,18 @@ fn host_binary() -> &'static Path {
 }
 
 /// A `wasmcloud` host on a test NATS server, killed on drop.
-struct TestHost {
+pub(crate) struct TestHost {
     child: Child,
-    id: String,
+    pub(crate) id: String,
 }
 
 impl TestHost {
     fn start(nats: &NatsServer, labels: &[(&str, &str)]) -> Self {
+        Self::start_with_env(nats, labels, &[])
+    }
+
+    /// A host with extra environment variables (its flags' `WASMCLOUD_*` names).
+    pub(crate) fn start_with_env(nats: &NatsServer, labels: &[(&str, &str)], env: &[(&str, &str)]) -> Self {
         // Generate the host's key with wash, so the test knows its ID up front.
         let state = tempfile::tempdir().unwrap();
         let key = wash_with(state.path(), &["keys", "gen", "server", "-o", "json"], &[]).json();
@@ -75,6 +80,9 @@ impl TestHost {
         for (key, value) in labels {
             command.env(format!("WASMCLOUD_LABEL_{key}"), value);
         }
+        for (key, value) in env {
+            command.env(key, value);
+        }
         let child = command.spawn().expect("spawning the host");
         let host = Self { child, id };
         let port = nats.port();
@@ -92,7 +100,7 @@ impl Drop for TestHost {
     }
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < DEADLINE, "gave up waiting until {what}");
@@ -108,7 +116,7 @@ fn signed_hello(dir: &Path) -> String {
     format!("file://{}", run.json()["destination"].as_str().unwrap())
 }
 
-fn ok(run: &crate::Run) -> Value {
+pub(crate) fn ok(run: &crate::Run) -> Value {
     assert!(run.success, "wash failed:\n{}\n{}", run.stdout, run.stderr);
     run.json()
 }

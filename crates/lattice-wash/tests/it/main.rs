@@ -11,6 +11,7 @@ mod lattice;
 mod lattice_host;
 mod new;
 mod par;
+mod registry;
 
 use std::path::Path;
 use std::process::Command;
