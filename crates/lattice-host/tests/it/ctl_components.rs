@@ -177,8 +177,8 @@ async fn a_bad_component_fails_only_its_own_scale() {
         (file_ref(&garbage.display().to_string()), "malformed"),
         (file_ref("/nonexistent/x.wasm"), "cannot read component file"),
         (
-            "ghcr.io/example/hello:0.1.0".to_owned(),
-            "OCI references are not supported yet",
+            "registry.invalid/example/hello:0.1.0".to_owned(),
+            "cannot pull component `registry.invalid/example/hello:0.1.0`: registry registry.invalid",
         ),
     ];
     for (reference, expected) in cases {

@@ -109,18 +109,25 @@ async fn builtin_http_server_serves_a_linked_component() {
         .unwrap_err();
     assert_eq!(err.refusal(), Some("provider with that ID is not running"));
 
-    // Registry references come later; the refusal says what works instead.
+    // A registry reference whose registry cannot be reached (`.invalid` never resolves): the
+    // start is accepted, then fails naming the reference and the registry.
     let external = StartProviderCommand {
         provider_id: ProviderId::new("kv"),
-        provider_ref: "ghcr.io/wasmcloud/keyvalue-redis:0.28.1".into(),
+        provider_ref: "registry.invalid/wasmcloud/keyvalue-redis:0.28.1".into(),
         ..start
     };
-    let err = client.start_provider(&external).await.unwrap_err();
+    client.start_provider(&external).await.unwrap();
+    let failed = wait_event(&mut events, "provider_start_failed", |e| match data(e) {
+        LatticeEvent::ProviderStartFailed(p) if p.provider_id == "kv" => Some(p.clone()),
+        _ => None,
+    })
+    .await;
     assert!(
-        err.refusal()
-            .unwrap_or_default()
-            .contains("OCI references are not supported yet"),
-        "{err}"
+        failed.error.contains(
+            "cannot pull provider `registry.invalid/wasmcloud/keyvalue-redis:0.28.1`: registry registry.invalid"
+        ),
+        "{}",
+        failed.error
     );
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
         .await;
