@@ -7,6 +7,11 @@
 //!   keyvalue-redis provider, both hops over NATS) against the all-built-in
 //!   path (built-in HTTP server and key-value store) at concurrency 16 and 64.
 //!
+//! - start by reference: hello from a `file://` path against the same
+//!   component in a local OCI registry (`docker-registry`), cold (pull +
+//!   compile) and warm (cached layer, warm compile cache; by tag and by
+//!   digest), each on a fresh host process, timed to the first 200.
+//!
 //! - with `--baseline REV`: the host built from this tree against the host
 //!   built from git revision REV, hello at concurrency 1, 16 and 64, both
 //!   deployed at once and measured in turn — how a change moved the HTTP
@@ -150,6 +155,7 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
         options,
     )?);
     let mut kvcounter = Vec::new();
+    let mut by_reference = None;
     if !options.no_host {
         let host = host_of(&release);
         let mut hello = bench.lattice("host", "hello", &host, &release)?;
@@ -162,6 +168,11 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
         )?;
         reports.push(hello.report);
         kvcounter = compare_kvcounter(&bench, &host, &release, options)?;
+        by_reference = Some(
+            bench
+                .lattice("start by reference", "oci-start", &host, &release)?
+                .report,
+        );
     }
     let versus = match baseline {
         Some(rev) => {
@@ -173,6 +184,9 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     reports.push(bench_wasmtime(&bench, &wasmtime, &wasm, options)?);
     print_reports(&reports, &version, options);
     print_kvcounter(&kvcounter, options);
+    if let Some(report) = &by_reference {
+        print_start_by_reference(report);
+    }
     print_versus(&versus, options);
     Ok(())
 }
@@ -742,6 +756,33 @@ fn print_kvcounter(runs: &[Report], options: Options) {
             mib(base.peak_rss_kib),
             mib(load.peak_rss_kib)
         );
+    }
+}
+
+/// Start by reference: each way, and the registry's against the file's under the same cache.
+fn print_start_by_reference(report: &Report) {
+    let find = |label: &str| {
+        report
+            .first_200
+            .iter()
+            .find(|(what, _)| what == label)
+            .map(|(_, time)| time.as_secs_f64() * 1000.0)
+    };
+    let file_cold = find("file://, cold compile cache");
+    let file_warm = find("file://, warm compile cache");
+    println!();
+    println!("## Start by reference: scale → first 200 on a fresh host (hello, one run)");
+    println!();
+    println!("| reference | ms | vs file:// under the same compile cache |");
+    println!("|---|---:|---:|");
+    for (label, ms) in &report.first_200 {
+        let ms = ms.as_secs_f64() * 1000.0;
+        let base = if label.contains("cold") { file_cold } else { file_warm };
+        let ratio = match base {
+            Some(base) if !label.starts_with("file://") && base > 0.0 => format!("{:.2}×", ms / base),
+            _ => "-".into(),
+        };
+        println!("| {label} | {ms:.1} | {ratio} |");
     }
 }
 

@@ -76,6 +76,10 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
             probe::wait_status(&url, 200, STEP).await?;
             serve(&url, host.child.id()).await
         }
+        Scenario::OciStart => {
+            let host = start_by_reference(&lattice, address, &url).await?;
+            serve(&url, host.child.id()).await
+        }
         Scenario::KvcounterProviders => {
             let (Some(http_server), Some(keyvalue_redis)) = (&providers.http_server, &providers.keyvalue_redis) else {
                 bail!("scenario kvcounter-providers needs --http-server-provider and --keyvalue-redis-provider");
@@ -143,6 +147,64 @@ async fn hello(lattice: &Lattice, address: SocketAddr, url: &str) -> Result<Host
     Ok(warm)
 }
 
+/// Starting hello by reference, each time on a fresh host process and timed from the scale
+/// request to the first 200: from a `file://` reference (cold, then warm compile cache) and
+/// from a local OCI registry (`docker-registry`) — cold (pull + compile), warm by tag (the
+/// manifest is asked for, the layer is cached, the compile cache is warm) and warm by digest
+/// (nothing asked of the registry). The last host serves.
+async fn start_by_reference(lattice: &Lattice, address: SocketAddr, url: &str) -> Result<HostProcess> {
+    let registry = lattice_test_support::registry::Registry::start();
+    let oci = lattice_oci::Oci::new(lattice_oci::Options {
+        allowed_insecure: vec![registry.addr()],
+        docker_config: false,
+        ..lattice_oci::Options::default()
+    })?;
+    let wasm = lattice_test_support::guests::HELLO_HTTP;
+    let tag = format!("{}/hello:0.1.0", registry.addr());
+    let pushed = oci
+        .push(
+            &tag,
+            std::fs::read(wasm).context("reading the hello guest")?,
+            Default::default(),
+        )
+        .await?;
+    let digest = format!("{}/hello@{}", registry.addr(), pushed.digest);
+    lattice.listen(address).await?;
+    lattice.link_http("http-server", "hello").await?;
+    let dir = tempfile::Builder::new().prefix("lattice-bench-oci-").tempdir()?;
+    let file_compile = dir.path().join("compile-file");
+    let oci_compile = dir.path().join("compile-oci");
+    let oci_cache = dir.path().join("oci");
+    let file = format!("file://{wasm}");
+    let runs: [(&str, &str, &Path); 5] = [
+        ("file://, cold compile cache", &file, &file_compile),
+        ("file://, warm compile cache", &file, &file_compile),
+        ("OCI tag, cold (pull + compile)", &tag, &oci_compile),
+        ("OCI tag, warm (cached layer + compile cache)", &tag, &oci_compile),
+        ("OCI digest, warm (no registry request)", &digest, &oci_compile),
+    ];
+    let mut last = None;
+    for (label, reference, compile_cache) in runs {
+        drop(last.take());
+        let extra = [
+            "--allowed-insecure".into(),
+            registry.addr().into(),
+            "--oci-cache-dir".into(),
+            oci_cache.clone().into_os_string(),
+        ];
+        let host = lattice.host_in("fresh", compile_cache, &extra).await?;
+        lattice
+            .start_provider(&host, "http-server", "wasmcloud+builtin://http-server")
+            .await?;
+        let scaled = Instant::now();
+        lattice.scale_ref(&host, "hello", reference, MAX_INSTANCES).await?;
+        probe::wait_status(url, 200, STEP).await?;
+        record(&["first-200", label, &millis(scaled.elapsed())]);
+        last = Some(host);
+    }
+    last.context("no host ran")
+}
+
 /// Starts the built-in HTTP server and hello on `host`, timed to the first 200.
 async fn deploy_hello(lattice: &Lattice, host: &HostProcess, cache: &str, url: &str) -> Result<()> {
     lattice
@@ -184,13 +246,19 @@ struct Lattice {
 impl Lattice {
     /// Starts a host and times it to its `host_started` event.
     async fn host(&self, cache: &str) -> Result<HostProcess> {
+        self.host_in(cache, self.cache.path(), &[]).await
+    }
+
+    /// A host with its compile cache in `compile_cache` and `extra` flags.
+    async fn host_in(&self, cache: &str, compile_cache: &Path, extra: &[std::ffi::OsString]) -> Result<HostProcess> {
         let mut events = self.client.events(Some(&[EventType::HostStarted])).await?;
         let started = Instant::now();
         let child = Command::new(&self.host_bin)
             .args(["--nats-host", "127.0.0.1", "--nats-port", &self.nats_port.to_string()])
             .args(["--lattice", LATTICE])
             .args(["--allow-file-load", "--log-level", "warn", "--compile-cache-dir"])
-            .arg(self.cache.path())
+            .arg(compile_cache)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -267,9 +335,13 @@ impl Lattice {
     }
 
     async fn scale(&self, host: &HostProcess, id: &str, wasm: &str, count: u32) -> Result<()> {
+        self.scale_ref(host, id, &format!("file://{wasm}"), count).await
+    }
+
+    async fn scale_ref(&self, host: &HostProcess, id: &str, reference: &str, count: u32) -> Result<()> {
         self.client
             .scale_component(&ScaleComponentCommand {
-                component_ref: format!("file://{wasm}"),
+                component_ref: reference.to_owned(),
                 component_id: ComponentId::new(id),
                 max_instances: count,
                 host_id: host.id.clone(),

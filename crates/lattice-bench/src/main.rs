@@ -8,8 +8,8 @@
 //! - `guest <name>` prints the path of a test guest (built in release by
 //!   `lattice-test-support`), so the bench runs the very components the tests run;
 //! - `probe <url>` waits until `GET <url>` answers a given status;
-//! - `lattice <scenario>` starts a `nats-server` (and a `redis-server` when
-//!   the scenario needs one), hosts and providers, deploys the scenario,
+//! - `lattice <scenario>` starts a `nats-server` (and a `redis-server` or a
+//!   `docker-registry` when the scenario needs one), hosts and providers, deploys the scenario,
 //!   reports what it timed, then prints `serving` and keeps everything up
 //!   until its standard input closes.
 //!
@@ -76,6 +76,9 @@ pub(crate) enum Scenario {
     /// kvcounter behind the http-server provider, counting in Redis through
     /// the keyvalue-redis provider: every request crosses NATS twice.
     KvcounterProviders,
+    /// hello started by reference on fresh hosts: `file://` against a local OCI registry,
+    /// cold and warm, timed to the first 200.
+    OciStart,
 }
 
 fn main() -> Result<()> {

@@ -41,13 +41,12 @@ pub(crate) fn run(cmd: UpdateCommand) -> anyhow::Result<Output> {
         let lattice = args.conn.connect().await?;
         let host_id = args.host_id.map(HostId::new);
         let id = ComponentId::new(args.component_id.clone());
+        // A host announces nothing when the reference it already runs still names the same
+        // content, so a reload of the running reference has no outcome to wait for.
+        let (_, running_ref) = lattice.find_component(&id, host_id.as_ref()).await?;
+        let wait = wait(args.skip_wait, args.wait_timeout_ms).filter(|_| running_ref != args.new_component_ref);
         let (done, old_ref) = lattice
-            .update_component(
-                &id,
-                &args.new_component_ref,
-                host_id.as_ref(),
-                wait(args.skip_wait, args.wait_timeout_ms),
-            )
+            .update_component(&id, &args.new_component_ref, host_id.as_ref(), wait)
             .await?;
         let text = if done.message.is_empty() {
             format!(

@@ -191,9 +191,6 @@ impl Lattice {
     ) -> Result<(Started, String), LatticeError> {
         validate_id("component", id.as_str())?;
         let (host_id, old_ref) = self.find_component(id, host_id).await?;
-        // Reloading the same reference announces nothing when its content is unchanged, so
-        // there is no outcome to wait for.
-        let wait = wait.filter(|_| old_ref != new_ref);
         let events = self
             .subscribe(wait, &[EventType::ComponentScaled, EventType::ComponentScaleFailed])
             .await?;
