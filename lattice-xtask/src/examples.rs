@@ -9,6 +9,7 @@
 //! Then every build runs on a real host and its HTTP answers are checked: see [`serve`].
 
 mod providers;
+mod registry;
 mod serve;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! `wash start component`, `wash start provider wasmcloud+builtin://http-server`,
 //! `wash config put … address=…`, `wash link put … --source-config …` — then sends GETs with
 //! `curl` and compares status and body. Then the two-host provider run of
-//! [`super::providers`]. Every wait is bounded; the NATS server
+//! [`super::providers`], and the registry run of [`super::registry`]. Every wait is bounded; the NATS server
 //! and the hosts are stopped by guards, also when a check fails, and a failure prints the
 //! host's log.
 
@@ -89,8 +89,26 @@ pub(super) fn run(wash: &Path, target_dir: &Path, builds: &[Built]) -> Result<St
         .find(|b| component_id(&b.config).is_ok_and(|id| id == "kvcounter"))
         .context("examples/kvcounter/wasmcloud.toml was not built: the provider run needs it")?;
     let providers = super::providers::run(wash, &host, &scratch, nats.port, &kvcounter.component)?;
+    let hello = builds
+        .iter()
+        .find(|b| component_id(&b.config).is_ok_and(|id| id == "hello"))
+        .context("examples/hello/wasmcloud.toml was not built: the registry run needs it")?;
+    let registry_wash = Wash {
+        binary: wash.to_path_buf(),
+        host_binary: host,
+        state: scratch.join("registry-demo"),
+        nats_port: nats.port,
+        lattice: format!("xtask-examples-{}-registry", std::process::id()),
+    };
+    let registry = super::registry::run(&registry_wash, &hello.component, &kvcounter.component).map_err(|error| {
+        registry_wash.print_host_log();
+        error.context("running the README's registry commands")
+    })?;
     drop(nats);
-    Ok(format!("served over HTTP: {}; {providers}", served.join(", ")))
+    Ok(format!(
+        "served over HTTP: {}; {providers}; {registry}",
+        served.join(", ")
+    ))
 }
 
 /// One GET and the answer it must get.
@@ -138,9 +156,9 @@ fn checks_for(example: &str) -> Result<Vec<Check>> {
 
 /// The status and body of one response.
 #[derive(Debug, PartialEq)]
-struct Answer {
-    status: u16,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: String,
 }
 
 /// `examples/kvcounter/wasmcloud-preview1.toml` → `kvcounter`.
@@ -269,7 +287,11 @@ impl Wash {
 
     /// Runs `wash args…` and fails with its output when it fails.
     pub(super) fn ok(&self, args: &[&str]) -> Result<()> {
-        let mut command = self.command(args);
+        self.run(self.command(args))
+    }
+
+    /// Runs a `wash` command made by [`Wash::command`] and fails with its output when it fails.
+    pub(super) fn run(&self, mut command: Command) -> Result<()> {
         let line = cmd::display(&command);
         eprintln!("$ {line}");
         let output = command.output().with_context(|| format!("could not start `{line}`"))?;
@@ -318,7 +340,7 @@ impl Drop for HostGuard<'_> {
 ///
 /// Only a refused connection is retried: once a request is sent it is never sent again, so a
 /// counter cannot be bumped twice.
-fn get(port: u16, path: &str) -> Result<Answer> {
+pub(super) fn get(port: u16, path: &str) -> Result<Answer> {
     let url = format!("http://127.0.0.1:{port}{path}");
     let start = Instant::now();
     loop {

@@ -91,11 +91,11 @@ enum Command {
     /// Create, inspect and extend provider archives (.par, .par.gz).
     #[command(subcommand)]
     Par(par::ParCommand),
-    /// Scale a component on a host.
     /// Pull a component or provider archive from an OCI registry into a file.
     Pull(registry::PullArgs),
     /// Push a component (.wasm) or provider archive (.par.gz) to an OCI registry.
     Push(registry::PushArgs),
+    /// Scale a component on a host.
     #[command(subcommand)]
     Scale(scale::ScaleCommand),
     /// Start a component or provider on the lattice.
