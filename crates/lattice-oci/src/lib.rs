@@ -292,22 +292,16 @@ impl Oci {
         Client::new(config)
     }
 
-    /// The credentials for `reference`'s registry, and whether there are any.
+    /// The credentials for `reference`'s registry: given ones, else the Docker config's, else none.
     fn auth(&self, reference: &Reference) -> RegistryAuth {
         let registry = reference.resolve_registry();
-        let given = self
-            .credentials
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(registry)
-            .cloned()
-            .or_else(|| {
-                let map = self
-                    .credentials
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                auth::lookup(&map, registry).cloned()
-            });
+        let given = {
+            let map = self
+                .credentials
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            auth::lookup(&map, registry).cloned()
+        };
         given
             .or_else(|| {
                 self.options

@@ -84,7 +84,7 @@ pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Output> {
             ca_files: Vec::new(),
         };
         let oci = registry.client(reference, true)?;
-        let pushed = block_on(async { Ok(super::registry::push_bytes(&oci, reference, bytes, annotations).await?) })?;
+        let pushed = block_on(async { Ok(oci.push(reference, bytes, annotations).await?) })?;
         text.push_str(&format!(
             "Pushed to {}
   digest  {}

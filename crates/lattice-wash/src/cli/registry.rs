@@ -100,21 +100,11 @@ pub(crate) fn push(args: &PushArgs) -> anyhow::Result<Output> {
     let annotations = parse_annotations(&args.annotations)?;
     let bytes = std::fs::read(&args.artifact).with_context(|| format!("cannot read {}", args.artifact.display()))?;
     let oci = args.registry.client(&args.reference, true)?;
-    let pushed = block_on(async { Ok(push_bytes(&oci, &args.reference, bytes, annotations).await?) })?;
+    let pushed = block_on(async { Ok(oci.push(&args.reference, bytes, annotations).await?) })?;
     Ok(pushed_output(&pushed))
 }
 
-/// Pushes and reports; shared with `wash build --push`.
-pub(crate) async fn push_bytes(
-    oci: &lattice_oci::Oci,
-    reference: &str,
-    bytes: Vec<u8>,
-    annotations: BTreeMap<String, String>,
-) -> Result<lattice_oci::Pushed, lattice_oci::Error> {
-    oci.push(reference, bytes, annotations).await
-}
-
-pub(crate) fn pushed_output(pushed: &lattice_oci::Pushed) -> Output {
+fn pushed_output(pushed: &lattice_oci::Pushed) -> Output {
     Output::new(
         format!(
             "Pushed {} to {}\n  digest  {}\n",
