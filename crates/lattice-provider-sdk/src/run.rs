@@ -179,7 +179,13 @@ impl ProviderBuilder {
             host_data.host_id.clone(),
         ));
         if self.parent_watch {
-            tokio::spawn(orphaned(ctx.clone()));
+            // Read now, not in the task: a parent killed before the task first ran would
+            // otherwise be recorded as its successor (init or a subreaper), and never missed.
+            #[cfg(unix)]
+            let parent = rustix::process::getppid();
+            #[cfg(not(unix))]
+            let parent = ();
+            tokio::spawn(orphaned(ctx.clone(), parent));
         }
         if self.signals {
             tokio::spawn(signalled(ctx));
@@ -448,34 +454,34 @@ async fn shutdown_requests<P: Provider>(
     }
 }
 
-/// SIGINT and SIGTERM shut the provider down as a host's request would.
 /// How often a provider checks that the process that started it still runs.
 pub const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Shuts the provider down once its parent process is gone: the kernel then hands the
 /// provider to another parent (init or a subreaper), so the parent's pid changes.
-async fn orphaned<P: Provider>(ctx: Ctx<P>) {
-    #[cfg(unix)]
-    {
-        let parent = rustix::process::getppid();
-        let mut ticks = tokio::time::interval(PARENT_CHECK_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                () = ctx.stopped() => return,
-            }
-            if rustix::process::getppid() != parent {
-                tracing::warn!("the host process that started this provider is gone; shutting down");
-                ctx.shut_down().await;
-                return;
-            }
+#[cfg(unix)]
+async fn orphaned<P: Provider>(ctx: Ctx<P>, parent: Option<rustix::process::Pid>) {
+    let mut ticks = tokio::time::interval(PARENT_CHECK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = ctx.stopped() => return,
+        }
+        if rustix::process::getppid() != parent {
+            tracing::warn!("the host process that started this provider is gone; shutting down");
+            ctx.shut_down().await;
+            return;
         }
     }
-    #[cfg(not(unix))]
+}
+
+#[cfg(not(unix))]
+async fn orphaned<P: Provider>(ctx: Ctx<P>, (): ()) {
     drop(ctx);
 }
 
+/// SIGINT and SIGTERM shut the provider down as a host's request would.
 async fn signalled<P: Provider>(ctx: Ctx<P>) {
     #[cfg(unix)]
     let terminate = async {
