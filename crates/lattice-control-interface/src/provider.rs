@@ -116,6 +116,26 @@ pub struct OtelConfig {
     pub trace_level: String,
 }
 
+impl OtelConfig {
+    /// Whether metrics are exported: `enable_metrics` when set, else `enable_observability`.
+    #[must_use]
+    pub fn metrics_enabled(&self) -> bool {
+        self.enable_metrics.unwrap_or(self.enable_observability)
+    }
+
+    /// Whether traces are exported: `enable_traces` when set, else `enable_observability`.
+    #[must_use]
+    pub fn traces_enabled(&self) -> bool {
+        self.enable_traces.unwrap_or(self.enable_observability)
+    }
+
+    /// Whether logs are exported: `enable_logs` when set, else `enable_observability`.
+    #[must_use]
+    pub fn logs_enabled(&self) -> bool {
+        self.enable_logs.unwrap_or(self.enable_observability)
+    }
+}
+
 fn default_protocol() -> String {
     "Http".to_owned()
 }

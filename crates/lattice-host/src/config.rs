@@ -110,6 +110,10 @@ pub struct HostConfig {
     /// Credentials for OCI registries known from the start (wasmCloud v1's
     /// `--oci-registry/--oci-user/--oci-password`); `registry.put` adds more.
     pub oci_credentials: BTreeMap<String, lattice_oci::Credential>,
+    /// Telemetry: which signals are exported over OTLP, where and how (upstream's
+    /// `--enable-observability`, `--enable-metrics`, endpoints and protocol). Providers are
+    /// handed the same settings. Off by default.
+    pub observability: lattice_control_interface::provider::OtelConfig,
 }
 
 /// How the host authenticates to NATS (wasmCloud v1's `--nats-jwt`,
@@ -211,6 +215,7 @@ impl Default for HostConfig {
             keyvalue_limits: lattice_runtime::host::keyvalue::KeyValueLimits::default(),
             oci: lattice_oci::Options::default(),
             oci_credentials: BTreeMap::new(),
+            observability: lattice_control_interface::provider::OtelConfig::default(),
         }
     }
 }
@@ -244,6 +249,10 @@ impl HostConfig {
         self.validate_limits()?;
         self.validate_trust()?;
         self.validate_nats()?;
+        if self.observability.metrics_enabled() {
+            crate::telemetry::endpoint(&self.observability, crate::telemetry::Signal::Metrics)
+                .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
+        }
         Ok(())
     }
 

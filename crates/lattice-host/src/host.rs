@@ -60,6 +60,8 @@ pub(crate) struct HostCtx {
     /// Pulls components and providers from OCI registries.
     pub(crate) oci: lattice_oci::Oci,
     pub(crate) http: HttpServers,
+    /// The host's metrics; `None` when they are off.
+    pub(crate) telemetry: Option<crate::telemetry::Telemetry>,
     /// The policy service asked before starts and invocations, if any.
     pub(crate) policy: Arc<Policy>,
     /// One permit per control request being handled ([`crate::ctl::MAX_CONCURRENT_REQUESTS`]):
@@ -69,6 +71,11 @@ pub(crate) struct HostCtx {
 }
 
 impl HostCtx {
+    /// The host's instruments, when metrics are on.
+    pub(crate) fn metrics(&self) -> Option<&Arc<crate::telemetry::HostMetrics>> {
+        self.telemetry.as_ref().map(crate::telemetry::Telemetry::metrics)
+    }
+
     /// Asks the policy service (if any) whether `request` may happen.
     pub(crate) async fn permitted(&self, request: &crate::policy::Request<'_>) -> std::result::Result<(), String> {
         self.policy.check(request).await
@@ -108,6 +115,18 @@ impl Host {
             .map_err(|e| Error::new(ErrorKind::InvalidConfig(e.to_string())))?;
         oci.put_credentials(config.oci_credentials.clone());
         let host_id = HostId::new(key.public_key());
+        let friendly_name = crate::names::friendly_name();
+        let version = env!("CARGO_PKG_VERSION");
+        let telemetry = crate::telemetry::Telemetry::start(
+            &config.observability,
+            &crate::telemetry::HostIdentity {
+                host_id: host_id.as_str(),
+                friendly_name: &friendly_name,
+                version,
+                lattice: &config.lattice,
+            },
+        )
+        .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
         let admin = match config.http_admin {
             Some(addr) => Some(crate::admin::bind(addr).await?),
             None => None,
@@ -115,7 +134,11 @@ impl Host {
         // Linked calls find their targets in the lattice state the bucket watch keeps, and
         // travel over the NATS connection made below.
         let state = LatticeState::default();
-        let links = Arc::new(LatticeLinks::new(&config.lattice, Arc::clone(state.link_targets())));
+        let links = Arc::new(LatticeLinks::new(
+            &config.lattice,
+            Arc::clone(state.link_targets()),
+            telemetry.as_ref().map(|t| Arc::clone(t.metrics())),
+        ));
         let keyvalue = config
             .builtin_keyvalue
             .then(|| Arc::new(LatticeKeyValue::new(&config.lattice, config.keyvalue_limits)));
@@ -162,8 +185,8 @@ impl Host {
         let ctx = Arc::new(HostCtx {
             identity: Identity {
                 host_id: host_id.clone(),
-                friendly_name: crate::names::friendly_name(),
-                version: env!("CARGO_PKG_VERSION").to_owned(),
+                friendly_name,
+                version: version.to_owned(),
                 started: std::time::Instant::now(),
                 xkey: nkeys::XKey::new(),
             },
@@ -181,6 +204,7 @@ impl Host {
             provider_files,
             oci,
             http: HttpServers::default(),
+            telemetry,
             shutdown: Shutdown::new(),
             config,
         });
@@ -227,6 +251,8 @@ impl Host {
         }
         tokio::spawn(supervise(Arc::clone(&ctx), Arc::clone(&ready)));
 
+        // Ready before the announcement: whoever sees `host_started` may ask `/readyz`.
+        ready.store(true, Ordering::Release);
         ctx.events
             .publish(LatticeEvent::HostStarted(HostStarted {
                 friendly_name: ctx.identity.friendly_name.clone(),
@@ -235,7 +261,6 @@ impl Host {
                 version: ctx.identity.version.clone(),
             }))
             .await;
-        ready.store(true, Ordering::Release);
         tracing::info!(
             host_id = %ctx.identity.host_id,
             friendly_name = %ctx.identity.friendly_name,
@@ -438,6 +463,9 @@ async fn supervise(ctx: Arc<HostCtx>, ready: Arc<AtomicBool>) {
             labels: ctx.labels.snapshot(),
         }))
         .await;
+    if let Some(telemetry) = &ctx.telemetry {
+        telemetry.shut_down(Duration::from_secs(5)).await;
+    }
     let flush = tokio::time::timeout(Duration::from_secs(2), ctx.nats.flush()).await;
     if !matches!(flush, Ok(Ok(()))) {
         tracing::warn!("could not flush the last events to NATS");

@@ -42,6 +42,7 @@ mod rpc;
 mod shutdown;
 mod state;
 mod store;
+mod telemetry;
 mod watcher;
 
 pub use config::{

@@ -134,6 +134,25 @@ struct Args {
     /// Log JSON lines instead of text
     #[arg(long, env = "WASMCLOUD_STRUCTURED_LOGGING_ENABLED")]
     enable_structured_logging: bool,
+    /// Export the host's telemetry over OTLP (today: its wasmcloud_host.* metrics)
+    #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
+    enable_observability: bool,
+    /// Export the host's wasmcloud_host.* metrics over OTLP
+    #[arg(long, env = "WASMCLOUD_METRICS_ENABLED")]
+    enable_metrics: bool,
+    /// Base OTLP endpoint, e.g. http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+    /// names the metrics endpoint itself)
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    override_observability_endpoint: Option<String>,
+    /// OTLP transport: http (to port 4318) or grpc (to port 4317)
+    #[arg(
+        long,
+        env = "WASMCLOUD_OBSERVABILITY_PROTOCOL",
+        default_value = "http",
+        value_parser = ["http", "grpc"],
+        ignore_case = true
+    )]
+    observability_protocol: String,
     /// Wall-clock budget of one invocation, in milliseconds (1 ms to 24 h)
     #[arg(
         long,
@@ -361,6 +380,16 @@ impl Args {
             .contains(&level.as_str())
             .then_some(level);
         config.structured_logging = self.enable_structured_logging;
+        config.observability.enable_observability = self.enable_observability;
+        config.observability.enable_metrics = self.enable_metrics.then_some(true);
+        config.observability.observability_endpoint = self.override_observability_endpoint;
+        config.observability.metrics_endpoint = std::env::var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty());
+        config.observability.protocol = match self.observability_protocol.to_ascii_lowercase().as_str() {
+            "grpc" => "Grpc".to_owned(),
+            _ => "Http".to_owned(),
+        };
         config.oci.allow_latest = self.allow_latest;
         config.oci.allowed_insecure = self.allowed_insecure;
         config.oci.extra_root_certificates = self.oci_ca_files;

@@ -2,6 +2,7 @@
 //! every invocation then gets a fresh store and instance from it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use crate::id::ComponentId;
 use crate::limits::{ComponentLimits, InvocationLimits};
 use crate::links::MissingLink;
 use crate::logs::LogBudget;
+use crate::observe::{Active, InvocationObserver, Probe};
 use crate::runtime::Runtime;
 use crate::store::{self, Ctx, StoreSpec};
 
@@ -57,6 +59,8 @@ struct Inner {
     logs: Arc<LogBudget>,
     /// `Some` when the component exports `wasi:http/incoming-handler`.
     proxy_pre: Option<ProxyPre<Ctx>>,
+    /// Invocations holding an instance right now.
+    active: Arc<AtomicU32>,
     /// What the next invocation gets; read once per invocation.
     settings: RwLock<Settings>,
 }
@@ -70,16 +74,30 @@ struct Settings {
     instances: Option<Arc<Semaphore>>,
     /// Asked before each invocation; `None`: every invocation is admitted.
     admission: Option<Arc<dyn Admission>>,
+    /// Told of each invocation; `None`: nobody is.
+    observer: Option<Arc<dyn InvocationObserver>>,
 }
 
 /// One invocation in progress: its store and budget, and the permits that admitted it. The
 /// store is declared first so it is dropped first: it keeps the fiber stack of its last call,
 /// which must be back in the pool before the runtime slot frees up.
+/// The probe goes last: its end is reported once the instance is back.
 pub(crate) struct Invocation {
     pub(crate) store: Store<Ctx>,
     pub(crate) budget: Duration,
     _instance: Option<OwnedSemaphorePermit>,
     _slot: OwnedSemaphorePermit,
+    _active: Active,
+    pub(crate) probe: Option<Arc<Probe>>,
+}
+
+impl Invocation {
+    /// Counts the invocation as failed, if anyone observes it.
+    pub(crate) fn fail(&self) {
+        if let Some(probe) = &self.probe {
+            probe.fail();
+        }
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -115,11 +133,13 @@ impl Component {
                 logs,
                 loaded,
                 proxy_pre,
+                active: Arc::default(),
                 settings: RwLock::new(Settings {
                     config: ConfigValues::default(),
                     limits: ComponentLimits::default(),
                     instances: None,
                     admission: None,
+                    observer: None,
                 }),
             }),
         }
@@ -205,13 +225,30 @@ impl Component {
         self.write_settings().admission = admission;
     }
 
+    /// Has `observer` told of every later invocation (`None`: nobody is). Invocations
+    /// already running report to the observer they started with.
+    pub fn set_observer(&self, observer: Option<Arc<dyn InvocationObserver>>) {
+        self.write_settings().observer = observer;
+    }
+
+    /// How many invocations hold an instance right now.
+    #[must_use]
+    pub fn active_instances(&self) -> u32 {
+        self.inner.active.load(Ordering::Relaxed)
+    }
+
     /// Asks the admission (if any), waits for an instance permit and a runtime slot, then
     /// creates the store of one invocation of `function` of `interface`. The one way in for
     /// every invocation, whatever brought it.
     pub(crate) async fn begin(&self, interface: &str, function: &str) -> Result<Invocation> {
-        let (instances, admission) = {
+        let arrived = Instant::now();
+        let (instances, admission, observer) = {
             let settings = self.read_settings();
-            (settings.instances.clone(), settings.admission.clone())
+            (
+                settings.instances.clone(),
+                settings.admission.clone(),
+                settings.observer.clone(),
+            )
         };
         if let Some(admission) = admission {
             admission
@@ -237,6 +274,8 @@ impl Component {
             budget,
             _instance: instance,
             _slot: slot,
+            _active: Active::enter(&self.inner.active),
+            probe: observer.map(|observer| Probe::start(observer, interface, function, arrived)),
         })
     }
 

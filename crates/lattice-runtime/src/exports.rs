@@ -338,11 +338,15 @@ impl Component {
         };
         // The epoch callback stops guests running wasm; the timeout also stops one parked
         // in a host call (a linked call, a stream) that never completes.
-        match tokio::time::timeout(budget, run).await {
+        let ended = match tokio::time::timeout(budget, run).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err((err, otherwise))) => Err(call_error(err, store.data(), otherwise)),
             Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
+        };
+        if ended.is_err() {
+            invocation.fail();
         }
+        ended
     }
 }
 

@@ -54,6 +54,8 @@ impl Component {
             Some(other) => Scheme::Other(other.to_string()),
         };
         let mut invocation = self.begin("wasi:http/incoming-handler", "handle").await?;
+        // The caller's hold on the probe: an error answer is known only here.
+        let probe = invocation.probe.clone();
         let budget = invocation.budget;
         let store = &mut invocation.store;
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -95,6 +97,9 @@ impl Component {
                 Ok(Err((err, otherwise))) => Err(classify(err, store.data(), otherwise)),
                 Err(_elapsed) => Err(Error::new(ErrorKind::DeadlineExceeded)),
             };
+            if ended.is_err() {
+                invocation.fail();
+            }
             // Ends the invocation: its store (and fiber stack) first, then its permits.
             drop(invocation);
             if let Err(Err(err)) = outcome_tx.send(ended) {
@@ -102,7 +107,7 @@ impl Component {
             }
         });
 
-        match receiver.await {
+        let answered = match receiver.await {
             Ok(Ok(response)) => {
                 // The head is out; a failure while streaming the body can
                 // only be logged (the client sees the body end early). One
@@ -122,7 +127,11 @@ impl Component {
                 // The task ended without reporting: it panicked.
                 Err(_) => Err(Error::new(ErrorKind::Trap)),
             },
+        };
+        if let (Err(_), Some(probe)) = (&answered, &probe) {
+            probe.fail();
         }
+        answered
     }
 
     /// [`Component::handle_http`] for a request straight from a hyper

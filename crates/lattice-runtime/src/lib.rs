@@ -30,6 +30,7 @@ mod imports;
 mod limits;
 mod links;
 mod logs;
+mod observe;
 mod runtime;
 mod stdio;
 mod store;
@@ -46,4 +47,5 @@ pub use limits::{ComponentLimits, Limits};
 pub use links::{
     DEFAULT_LINK_NAME, DEFAULT_LINK_TIMEOUT, Incoming, InvokeFuture, LinkError, LinkedCall, Links, Outgoing,
 };
+pub use observe::InvocationObserver;
 pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};

@@ -127,6 +127,9 @@ async fn apply_scale(ctx: &HostCtx, cmd: ScaleComponentCommand) {
                 if let Some(permits) = &running.permits {
                     permits.close();
                 }
+                if let Some(metrics) = ctx.metrics() {
+                    metrics.set_max_instances(id.as_str(), &running.image_ref, 0);
+                }
                 let stopped = Outcome::stopped(&running.image_ref, annotations);
                 publish_scaled(ctx, &id, &stopped, running.component.claims()).await;
                 tracing::info!(component_id = %id, "component stopped");
@@ -393,6 +396,12 @@ async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new
         .component
         .set_limits(component_limits(running.limits.as_ref()).0);
     running.component.set_instance_permits(running.permits.clone());
+    if let Some(metrics) = ctx.metrics() {
+        running
+            .component
+            .set_observer(Some(metrics.observer(id.as_str(), &running.image_ref)));
+        metrics.set_max_instances(id.as_str(), &running.image_ref, running.max_instances);
+    }
     if ctx.policy.is_active() {
         let admission = crate::policy::Admission {
             policy: Arc::clone(&ctx.policy),

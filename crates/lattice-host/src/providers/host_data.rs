@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lattice_control_interface::provider::{HostData, OtelConfig};
+use lattice_control_interface::provider::HostData;
 use lattice_control_interface::{ConfigName, ProviderId};
 
 use crate::host::HostCtx;
@@ -39,7 +39,7 @@ pub(super) async fn build(ctx: &HostCtx, id: &ProviderId, config: &[ConfigName],
         default_rpc_timeout_ms: Some(RPC_TIMEOUT_MS),
         structured_logging: ctx.config.structured_logging,
         log_level: ctx.config.log_level.clone(),
-        otel_config: OtelConfig::default(),
+        otel_config: ctx.config.observability.clone(),
     }
 }
 

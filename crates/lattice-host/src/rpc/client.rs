@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wrpc_transport::Invoke as _;
 
 use crate::state::LinkTargets;
+use crate::telemetry::{CallProbe, HostMetrics};
 
 /// Header naming the calling component, as upstream hosts send it.
 pub(crate) const SOURCE_ID: &str = "source-id";
@@ -26,15 +27,18 @@ pub(crate) struct LatticeLinks {
     /// Set once the host has connected; calls cannot happen before (no component runs).
     nats: OnceLock<Arc<async_nats::Client>>,
     clients: Mutex<HashMap<Arc<str>, wrpc_transport_nats::Client>>,
+    /// Times each call, when metrics are on.
+    metrics: Option<Arc<HostMetrics>>,
 }
 
 impl LatticeLinks {
-    pub(crate) fn new(lattice: &str, targets: Arc<LinkTargets>) -> Self {
+    pub(crate) fn new(lattice: &str, targets: Arc<LinkTargets>, metrics: Option<Arc<HostMetrics>>) -> Self {
         Self {
             lattice: lattice.to_owned(),
             targets,
             nats: OnceLock::new(),
             clients: Mutex::default(),
+            metrics,
         }
     }
 
@@ -72,8 +76,18 @@ impl Links for LatticeLinks {
 
     fn invoke<'a>(&'a self, call: LinkedCall<'a>) -> InvokeFuture<'a> {
         Box::pin(async move {
+            let probe = self
+                .metrics
+                .as_ref()
+                .map(|metrics| metrics.call(call.source.as_str(), call.instance, call.function));
+            let failed = |e: LinkError| {
+                if let Some(probe) = &probe {
+                    probe.fail();
+                }
+                e
+            };
             let target: Arc<str> = call.target.into();
-            let client = self.client(&target).await?;
+            let client = self.client(&target).await.map_err(failed)?;
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(SOURCE_ID, call.source.as_str());
             headers.insert(LINK_NAME, call.link_name);
@@ -81,39 +95,48 @@ impl Links for LatticeLinks {
                 .invoke(Some(headers), call.instance, call.function, call.params, call.paths)
                 .await
                 .map_err(|e| {
-                    LinkError::new(format!(
+                    failed(LinkError::new(format!(
                         "cannot call `{}.{}` on `{target}` over link `{}`: {e:#}",
                         call.instance, call.function, call.link_name
-                    ))
+                    )))
                 })?;
             let target = Arc::new(Unanswered {
                 target,
                 lattice: self.lattice.clone(),
+                probe,
             });
             Ok((
                 Outgoing::new(Named {
                     inner: outgoing,
                     target: Arc::clone(&target),
+                    root: true,
                 }),
                 Incoming::new(Named {
                     inner: incoming,
                     target,
+                    root: true,
                 }),
             ))
         })
     }
 }
 
-/// What to say when nobody answers a call.
+/// What the streams of one call share: what to say when nobody answers, and the call's
+/// timing, recorded once its last stream is dropped.
 #[derive(Debug)]
 struct Unanswered {
     target: Arc<str>,
     lattice: String,
+    probe: Option<CallProbe>,
 }
 
 impl Unanswered {
-    /// The transport reports "no responders" as `NotConnected`; say who did not answer.
+    /// The transport reports "no responders" as `NotConnected`; say who did not answer. Any
+    /// error on a stream counts the call as failed.
     fn explain(&self, err: std::io::Error) -> std::io::Error {
+        if let Some(probe) = &self.probe {
+            probe.fail();
+        }
         if err.kind() == std::io::ErrorKind::NotConnected {
             std::io::Error::new(
                 err.kind(),
@@ -132,6 +155,9 @@ impl Unanswered {
 struct Named<T> {
     inner: T,
     target: Arc<Unanswered>,
+    /// The call's own stream, as opposed to one of its nested async values (which end
+    /// normally by ending).
+    root: bool,
 }
 
 impl<T: wrpc_transport::Index<T>> wrpc_transport::Index<Self> for Named<T> {
@@ -139,6 +165,7 @@ impl<T: wrpc_transport::Index<T>> wrpc_transport::Index<Self> for Named<T> {
         Ok(Self {
             inner: self.inner.index(path)?,
             target: Arc::clone(&self.target),
+            root: false,
         })
     }
 }
@@ -169,9 +196,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Named<T> {
 impl<T: AsyncRead + Unpin> AsyncRead for Named<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
-        Pin::new(&mut this.inner)
-            .poll_read(cx, buf)
-            .map_err(|e| this.target.explain(e))
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        // Results are read only as far as they go: the call's own stream ending here means
+        // the target failed before answering (its log says why).
+        if this.root
+            && matches!(polled, Poll::Ready(Ok(())))
+            && buf.filled().len() == before
+            && buf.remaining() > 0
+            && let Some(probe) = &this.target.probe
+        {
+            probe.fail();
+        }
+        polled.map_err(|e| this.target.explain(e))
     }
 }
 
@@ -184,6 +221,7 @@ mod tests {
         let unanswered = Unanswered {
             target: "kv-redis".into(),
             lattice: "default".into(),
+            probe: None,
         };
         let err = unanswered.explain(std::io::ErrorKind::NotConnected.into());
         assert_eq!(

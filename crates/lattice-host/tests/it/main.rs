@@ -14,6 +14,7 @@ mod http_e2e;
 mod ingress;
 mod links;
 mod messaging;
+mod metrics;
 mod nats_auth;
 mod provider_e2e;
 mod providers;

@@ -15,7 +15,7 @@ use crate::http_e2e::{expose_over_http, get};
 use crate::support::{Lattice, WAIT, data, file_ref, wait_event};
 
 /// Starts `guest` as `id` on `host` and waits until it runs.
-async fn run(lattice: &Lattice, host: &Host, guest: &str, id: &str) {
+pub(crate) async fn run(lattice: &Lattice, host: &Host, guest: &str, id: &str) {
     let mut events = lattice.events().await;
     let scale = ScaleComponentCommand {
         component_ref: file_ref(guest),
@@ -32,7 +32,7 @@ async fn run(lattice: &Lattice, host: &Host, guest: &str, id: &str) {
     .await;
 }
 
-fn greeter_link() -> Link {
+pub(crate) fn greeter_link() -> Link {
     Link {
         source_id: ComponentId::new("caller"),
         target: ComponentId::new("greeter"),

@@ -81,3 +81,68 @@ async fn core_modules_are_rejected() {
     assert_eq!(err.kind(), &ErrorKind::CoreModule);
     assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
 }
+
+/// What an observer saw, in order; `count` follows its length.
+struct Seen {
+    events: std::sync::Mutex<Vec<(String, Option<bool>)>>,
+    count: tokio::sync::watch::Sender<usize>,
+}
+
+impl Seen {
+    fn push(&self, event: (String, Option<bool>)) {
+        let mut events = self.events.lock().unwrap();
+        events.push(event);
+        self.count.send_replace(events.len());
+    }
+}
+
+impl lattice_runtime::InvocationObserver for Seen {
+    fn started(&self, operation: &str) {
+        self.push((operation.to_owned(), None));
+    }
+
+    fn ended(&self, operation: &str, elapsed: std::time::Duration, failed: bool) {
+        assert!(elapsed > std::time::Duration::ZERO);
+        self.push((operation.to_owned(), Some(failed)));
+    }
+}
+
+#[tokio::test]
+async fn an_observer_sees_each_invocation_start_and_end_with_its_outcome() {
+    let runtime = runtime();
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let trap = runtime.load("trap", &guest(HTTP_TRAP)).unwrap();
+    let (count, mut counted) = tokio::sync::watch::channel(0);
+    let seen = std::sync::Arc::new(Seen {
+        events: std::sync::Mutex::default(),
+        count,
+    });
+    hello.set_observer(Some(seen.clone()));
+    trap.set_observer(Some(seen.clone()));
+
+    let response = hello.handle_http(get("/")).await.unwrap();
+    assert_eq!(body_text(response).await, "hello from /\n");
+    trap.handle_http(get("/")).await.unwrap_err();
+    // The guest's task reports its end once it has dropped its store.
+    let op = "wasi:http/incoming-handler/handle".to_owned();
+    let expected = vec![
+        (op.clone(), None),
+        (op.clone(), Some(false)),
+        (op.clone(), None),
+        (op.clone(), Some(true)),
+    ];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        counted.wait_for(|n| *n == expected.len()),
+    )
+    .await
+    .expect("both invocations reported their end")
+    .unwrap();
+    assert_eq!(*seen.events.lock().unwrap(), expected);
+    assert_eq!(hello.active_instances(), 0);
+
+    // Without an observer nothing is reported.
+    hello.set_observer(None);
+    hello.handle_http(get("/")).await.unwrap();
+    assert_eq!(seen.events.lock().unwrap().len(), expected.len());
+}

@@ -1,0 +1,305 @@
+//! A real OTLP/HTTP receiver for telemetry tests: it listens on a free loopback port, decodes
+//! each export with the protocol's own message types (`opentelemetry-proto`), keeps it, and
+//! answers as a collector does. Nothing of the exporter under test is mocked: what the test
+//! sees is what went over the wire.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::{Request, Response, StatusCode};
+pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+pub use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+use prost::Message as _;
+
+/// The protocol's message types, for tests that look into what arrived.
+pub use opentelemetry_proto::tonic as proto;
+
+/// Largest export body accepted (a collector's default is in this range).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// What the receiver has been sent so far.
+#[derive(Debug, Default, Clone)]
+pub struct Received {
+    /// Every metrics export, in arrival order.
+    pub metrics: Vec<ExportMetricsServiceRequest>,
+    /// Every trace export, in arrival order.
+    pub traces: Vec<ExportTraceServiceRequest>,
+    /// Requests refused (wrong path, method or body), as `"<status> <path>: <why>"`.
+    pub refused: Vec<String>,
+}
+
+impl Received {
+    /// The latest data of metric `name` across all exports, with the scope it came in.
+    #[must_use]
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics
+            .iter()
+            .rev()
+            .flat_map(|request| &request.resource_metrics)
+            .flat_map(|resource| &resource.scope_metrics)
+            .flat_map(|scope| &scope.metrics)
+            .find(|metric| metric.name == name)
+    }
+
+    /// The names of every metric received.
+    #[must_use]
+    pub fn metric_names(&self) -> std::collections::BTreeSet<String> {
+        self.metrics
+            .iter()
+            .flat_map(|request| &request.resource_metrics)
+            .flat_map(|resource| &resource.scope_metrics)
+            .flat_map(|scope| &scope.metrics)
+            .map(|metric| metric.name.clone())
+            .collect()
+    }
+}
+
+/// The text of a string attribute `key` among `attributes`.
+#[must_use]
+pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(text) => Some(text.as_str()),
+            _ => None,
+        })
+}
+
+/// The keys of `attributes`, sorted.
+#[must_use]
+pub fn attribute_keys(attributes: &[KeyValue]) -> Vec<&str> {
+    let mut keys: Vec<&str> = attributes.iter().map(|kv| kv.key.as_str()).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Whether `value` is a string.
+#[must_use]
+pub fn is_string(value: Option<&AnyValue>) -> bool {
+    matches!(
+        value.and_then(|v| v.value.as_ref()),
+        Some(any_value::Value::StringValue(_))
+    )
+}
+
+/// A running receiver; stopped on drop.
+#[derive(Debug)]
+pub struct Receiver {
+    addr: SocketAddr,
+    received: Arc<Mutex<Received>>,
+    changed: tokio::sync::watch::Receiver<usize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Receiver {
+    /// Starts a receiver on a free loopback port; it accepts connections once this returns.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    #[must_use]
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port for OTLP");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let addr = listener.local_addr().expect("the receiver's address");
+        let received = Arc::new(Mutex::new(Received::default()));
+        let (changes, changed) = tokio::sync::watch::channel(0);
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let state = (Arc::clone(&received), Arc::new(changes));
+        let thread = std::thread::Builder::new()
+            .name("otlp-receiver".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the OTLP receiver");
+                runtime.block_on(serve(listener, state, stopped));
+            })
+            .expect("starting the OTLP receiver thread");
+        Self {
+            addr,
+            received,
+            changed,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The base endpoint, e.g. `http://127.0.0.1:43117` (exports go to `/v1/metrics` and
+    /// `/v1/traces` below it).
+    #[must_use]
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A copy of everything received so far.
+    #[must_use]
+    pub fn received(&self) -> Received {
+        self.received.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Waits until `condition` holds for what was received, checking after each export.
+    ///
+    /// # Panics
+    ///
+    /// When it does not hold within `within`; the message names `what` and lists what came.
+    pub async fn wait_until(&self, what: &str, within: Duration, mut condition: impl FnMut(&Received) -> bool) {
+        let mut changed = self.changed.clone();
+        let waited = tokio::time::timeout(within, async {
+            loop {
+                if condition(&self.received()) {
+                    return;
+                }
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        let received = self.received();
+        assert!(
+            waited.is_ok() && condition(&received),
+            "{what}: not seen within {within:?}; metrics received: {:?}; refused: {:?}",
+            received.metric_names(),
+            received.refused
+        );
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type State = (Arc<Mutex<Received>>, Arc<tokio::sync::watch::Sender<usize>>);
+
+async fn serve(listener: std::net::TcpListener, state: State, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = &mut stopped => return,
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(request, state.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(
+    request: Request<hyper::body::Incoming>,
+    (received, changes): State,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = request.uri().path().to_owned();
+    let refuse = |status: StatusCode, why: String| {
+        let mut all = received.lock().unwrap_or_else(PoisonError::into_inner);
+        all.refused.push(format!("{} {path}: {why}", status.as_u16()));
+        changes.send_modify(|n| *n += 1);
+        let mut response = Response::new(Full::new(Bytes::from(why)));
+        *response.status_mut() = status;
+        Ok(response)
+    };
+    if request.method() != hyper::Method::POST {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, "OTLP/HTTP takes POST".into());
+    }
+    let content_type = request
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type != "application/x-protobuf" {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type `{content_type}`, not application/x-protobuf"),
+        );
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("reading the body: {e}")),
+    };
+    let decoded = match path.as_str() {
+        "/v1/metrics" => ExportMetricsServiceRequest::decode(body).map(|m| {
+            received.lock().unwrap_or_else(PoisonError::into_inner).metrics.push(m);
+        }),
+        "/v1/traces" => ExportTraceServiceRequest::decode(body).map(|t| {
+            received.lock().unwrap_or_else(PoisonError::into_inner).traces.push(t);
+        }),
+        _ => return refuse(StatusCode::NOT_FOUND, "not an OTLP/HTTP path".into()),
+    };
+    if let Err(e) = decoded {
+        return refuse(StatusCode::BAD_REQUEST, format!("not an OTLP protobuf message: {e}"));
+    }
+    changes.send_modify(|n| *n += 1);
+    // An empty Export*ServiceResponse: everything was accepted.
+    let mut response = Response::new(Full::new(Bytes::new()));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-protobuf"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_is_not_otlp_and_keeps_what_is() {
+        let receiver = Receiver::start();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let post = |path: &'static str, content_type: &'static str, body: Vec<u8>| {
+                let addr = receiver.addr;
+                async move {
+                    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    let (mut sender, connection) =
+                        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                            .await
+                            .unwrap();
+                    tokio::spawn(connection);
+                    let request = Request::post(path)
+                        .header(hyper::header::HOST, addr.to_string())
+                        .header(hyper::header::CONTENT_TYPE, content_type)
+                        .body(Full::new(Bytes::from(body)))
+                        .unwrap();
+                    sender.send_request(request).await.unwrap().status()
+                }
+            };
+            let export = ExportMetricsServiceRequest::default().encode_to_vec();
+            assert_eq!(post("/v1/metrics", "application/x-protobuf", export.clone()).await, 200);
+            assert_eq!(post("/v1/metrics", "application/json", export).await, 415);
+            assert_eq!(post("/v1/metrics", "application/x-protobuf", vec![0xff; 3]).await, 400);
+            assert_eq!(post("/v1/logs", "application/x-protobuf", Vec::new()).await, 404);
+            receiver
+                .wait_until("four requests", Duration::from_secs(5), |r| {
+                    r.metrics.len() == 1 && r.refused.len() == 3
+                })
+                .await;
+        });
+    }
+}
