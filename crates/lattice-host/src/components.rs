@@ -49,6 +49,7 @@ impl RunningComponent {
             revision: claims.and_then(|c| c.rev).unwrap_or(0),
             max_instances: self.max_instances,
             limits: self.limits.clone(),
+            active_instances: Some(self.component.active_instances()),
         }
     }
 }

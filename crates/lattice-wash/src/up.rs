@@ -249,6 +249,41 @@ pub struct UpOptions {
     /// `WASMCLOUD_NATS_SEED`, `WASMCLOUD_NATS_CREDS`,
     /// `WASMCLOUD_TLS_CA_PATH`, `WASMCLOUD_NATS_TLS_FIRST`).
     pub nats_auth: NatsAuth,
+    /// Telemetry settings handed to the host through its environment
+    /// (`WASMCLOUD_OBSERVABILITY_ENABLED`, `WASMCLOUD_METRICS_ENABLED`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `WASMCLOUD_OBSERVABILITY_PROTOCOL`).
+    pub observability: Observability,
+}
+
+/// What `wash up` passes on to the host about exporting telemetry; unset fields leave the
+/// host's own defaults (and whatever the environment already says).
+#[derive(Debug, Clone, Default)]
+pub struct Observability {
+    /// Every signal the host exports.
+    pub enable_observability: bool,
+    /// Metrics.
+    pub enable_metrics: bool,
+    /// The base OTLP endpoint.
+    pub endpoint: Option<String>,
+    /// `http` or `grpc`.
+    pub protocol: Option<String>,
+}
+
+impl Observability {
+    fn apply_to(&self, command: &mut Command) {
+        if self.enable_observability {
+            command.env("WASMCLOUD_OBSERVABILITY_ENABLED", "true");
+        }
+        if self.enable_metrics {
+            command.env("WASMCLOUD_METRICS_ENABLED", "true");
+        }
+        if let Some(endpoint) = &self.endpoint {
+            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+        }
+        if let Some(protocol) = &self.protocol {
+            command.env("WASMCLOUD_OBSERVABILITY_PROTOCOL", protocol);
+        }
+    }
 }
 
 /// NATS credentials and TLS settings `wash up` uses and hands to the host.
@@ -552,6 +587,7 @@ async fn start_host(
         command.env(format!("WASMCLOUD_LABEL_{key}"), value);
     }
     opts.nats_auth.apply_to(&mut command);
+    opts.observability.apply_to(&mut command);
     let log_path = state.host_log();
     if opts.detached {
         std::fs::create_dir_all(state.root())

@@ -31,6 +31,10 @@ pub struct ComponentDescription {
     /// writes this key, as `null` when there are none, so we do too.
     #[serde(default)]
     pub limits: Option<BTreeMap<String, String>>,
+    /// Invocations running right now. Ours: upstream hosts do not send it (`None`), and
+    /// upstream clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_instances: Option<u32>,
 }
 
 /// Body of `component.scale.{host_id}`.
@@ -191,6 +195,7 @@ mod tests {
                 }
                 .to_map(),
             ),
+            active_instances: Some(2),
         };
         expect![[r#"
             {
@@ -205,7 +210,8 @@ mod tests {
               "limits": {
                 "max_execution_time": "1500",
                 "max_memory_limit": "1048576"
-              }
+              },
+              "active_instances": 2
             }"#]]
         .assert_eq(&serde_json::to_string_pretty(&full).unwrap());
         let minimal = ComponentDescription {

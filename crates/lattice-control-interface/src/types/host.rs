@@ -148,6 +148,7 @@ mod tests {
                 revision: 0,
                 max_instances: 1,
                 limits: None,
+                active_instances: None,
             }],
             providers: vec![ProviderDescription {
                 id: ProviderId::new("kv-redis"),

@@ -213,3 +213,58 @@ async fn component_limits_of_a_scale_request_apply_to_that_component() {
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
         .await;
 }
+
+/// The inventory counts a component's invocations running right now: one while a request
+/// spins in the looping guest, none once it is stopped at its deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inventory_counts_running_invocations() {
+    let lattice = Lattice::start().await;
+    let host = lattice.host(&[]).await;
+    let client = &lattice.client;
+    let mut events = lattice.events().await;
+    let scale = ScaleComponentCommand {
+        component_ref: file_ref(guests::HTTP_LOOP),
+        component_id: ComponentId::new("spin"),
+        max_instances: 2,
+        host_id: host.id().clone(),
+        component_limits: Some(
+            [("max_execution_time", "3000")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+        ),
+        ..ScaleComponentCommand::default()
+    };
+    client.scale_component(&scale).await.unwrap();
+    wait_event(&mut events, "component_scaled", |e| match data(e) {
+        LatticeEvent::ComponentScaled(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await;
+    let address = expose_over_http(&lattice, &host, "spin").await;
+    let active = || async {
+        let inventory = client.get_host_inventory(host.id()).await.unwrap();
+        inventory.components[0].active_instances
+    };
+    assert_eq!(active().await, Some(0));
+
+    let request = tokio::spawn(get(address, "/"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while active().await != Some(1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the running request was never counted"
+        );
+        assert!(!request.is_finished(), "the request ended before it was counted");
+    }
+    let response = request.await.unwrap();
+    assert!(response.contains("deadline"), "{response}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while active().await != Some(0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ended request is still counted"
+        );
+    }
+    host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(5)))
+        .await;
+}

@@ -109,19 +109,23 @@ pub(crate) fn inventory_text(inventory: &HostInventory) -> String {
     if inventory.components.is_empty() {
         text.push_str("no components\n");
     } else {
-        let rows: Vec<[String; 4]> = inventory
+        let rows: Vec<[String; 5]> = inventory
             .components
             .iter()
             .map(|c| {
                 [
                     c.id.to_string(),
                     c.name.clone().unwrap_or_default(),
+                    c.active_instances.map_or_else(String::new, |n| n.to_string()),
                     c.max_instances.to_string(),
                     c.image_ref.clone(),
                 ]
             })
             .collect();
-        text.push_str(&table(["COMPONENT ID", "NAME", "MAX INSTANCES", "IMAGE REF"], &rows));
+        text.push_str(&table(
+            ["COMPONENT ID", "NAME", "ACTIVE", "MAX INSTANCES", "IMAGE REF"],
+            &rows,
+        ));
     }
     text.push('\n');
     if inventory.providers.is_empty() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use lattice_wash::lattice::parse_key_values;
-use lattice_wash::up::{NATS_BINARY, NatsAuth, StateDir, UpOptions, launch, shutdown};
+use lattice_wash::up::{NATS_BINARY, NatsAuth, Observability, StateDir, UpOptions, launch, shutdown};
 use serde_json::json;
 
 use super::Output;
@@ -61,6 +61,18 @@ pub(crate) struct UpArgs {
     /// How long the host may take to answer its first request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     wait_timeout_ms: u64,
+    /// Have the host export its telemetry over OTLP (today: its wasmcloud_host.* metrics)
+    #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
+    enable_observability: bool,
+    /// Have the host export its wasmcloud_host.* metrics over OTLP
+    #[arg(long, env = "WASMCLOUD_METRICS_ENABLED")]
+    enable_metrics: bool,
+    /// Base OTLP endpoint for the host's telemetry, e.g. http://127.0.0.1:4318
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    override_observability_endpoint: Option<String>,
+    /// OTLP transport of the host's telemetry: http (to port 4318) or grpc (to port 4317)
+    #[arg(long, env = "WASMCLOUD_OBSERVABILITY_PROTOCOL", value_parser = ["http", "grpc"], ignore_case = true)]
+    observability_protocol: Option<String>,
 }
 
 pub(crate) fn run(args: UpArgs) -> anyhow::Result<Output> {
@@ -81,6 +93,12 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<Output> {
             creds_file: args.nats_creds,
             tls_ca_file: args.tls_ca_path,
             tls_first: args.nats_tls_first,
+        },
+        observability: Observability {
+            enable_observability: args.enable_observability,
+            enable_metrics: args.enable_metrics,
+            endpoint: args.override_observability_endpoint,
+            protocol: args.observability_protocol,
         },
     };
     block_on(async move {

@@ -640,3 +640,46 @@ fn up_in_the_foreground_stops_everything_on_interrupt() {
     assert!(!state.path().join("wasmcloud.pid").exists());
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+/// `wash up --enable-metrics` passes the telemetry settings on: the host it starts exports
+/// its metrics to the OTLP endpoint given, and `wash down` (a graceful stop) sends the last.
+#[test]
+fn up_passes_metrics_settings_to_the_host() {
+    let receiver = lattice_test_support::otlp::Receiver::start();
+    let nats = NatsServer::start();
+    let state = tempfile::tempdir().unwrap();
+    let port = nats.port().to_string();
+    let endpoint = receiver.endpoint();
+    let up = ok(&wash_with(
+        state.path(),
+        &[
+            "up",
+            "-d",
+            "--nats-port",
+            &port,
+            "--enable-metrics",
+            "--override-observability-endpoint",
+            &endpoint,
+            "-o",
+            "json",
+        ],
+        &[("WASMCLOUD_HOST_PATH", host_binary().as_os_str())],
+    ));
+    let host_id = up["host_id"].as_str().unwrap().to_owned();
+    ok(&wash_with(state.path(), &["down", "-o", "json"], &[]));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(receiver.wait_until("the host's metrics", Duration::from_secs(30), |r| {
+        r.metrics.iter().any(|export| {
+            export.resource_metrics.iter().any(|resource| {
+                resource.scope_metrics.iter().any(|scope| {
+                    scope.scope.as_ref().is_some_and(|s| {
+                        lattice_test_support::otlp::attribute(&s.attributes, "host.id") == Some(host_id.as_str())
+                    })
+                })
+            })
+        }) && r.metric("wasmcloud_host.process.memory.total.bytes").is_some()
+    }));
+}
