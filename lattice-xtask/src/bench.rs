@@ -12,6 +12,10 @@
 //!   compile) and warm (cached layer, warm compile cache; by tag and by
 //!   digest), each on a fresh host process, timed to the first 200.
 //!
+//! - metrics: hello through the host with its metrics on (exported every
+//!   second over OTLP/HTTP to a real receiver) against off, at concurrency
+//!   1, 16 and 64, measured in turn.
+//!
 //! - with `--baseline REV`: the host built from this tree against the host
 //!   built from git revision REV, hello at concurrency 1, 16 and 64, both
 //!   deployed at once and measured in turn — how a change moved the HTTP
@@ -45,6 +49,38 @@ const CONCURRENCY: [u32; 3] = [1, 16, 64];
 /// Concurrency levels of the kvcounter comparison, as issue 9 asks.
 const KV_CONCURRENCY: [u32; 2] = [16, 64];
 
+/// The parts of a run, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    /// The ingress in-process over the runtime.
+    Ingress,
+    /// Hello through the `wasmcloud` host.
+    Host,
+    /// kvcounter through providers against built-ins.
+    Kvcounter,
+    /// Start by reference: `file://` against OCI.
+    OciStart,
+    /// Hello through the host with metrics on against off.
+    Metrics,
+    /// `wasmtime serve`, the peer.
+    Wasmtime,
+}
+
+impl Section {
+    const ALL: [(&'static str, Self); 6] = [
+        ("ingress", Self::Ingress),
+        ("host", Self::Host),
+        ("kvcounter", Self::Kvcounter),
+        ("oci-start", Self::OciStart),
+        ("metrics", Self::Metrics),
+        ("wasmtime", Self::Wasmtime),
+    ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
 /// Options of one run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
@@ -54,6 +90,8 @@ pub(crate) struct Options {
     pub(crate) no_host: bool,
     /// Use the release binaries already built.
     pub(crate) no_build: bool,
+    /// The sections to run, one bit per [`Section`]; 0 runs them all.
+    only: u8,
 }
 
 impl Options {
@@ -62,7 +100,25 @@ impl Options {
             seconds: if quick { 3 } else { 10 },
             no_host,
             no_build,
+            only: 0,
         }
+    }
+
+    /// Runs only the sections named in `list` (comma-separated).
+    pub(crate) fn only(mut self, list: &str) -> Result<Self> {
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let Some((_, section)) = Section::ALL.iter().find(|(known, _)| *known == name) else {
+                let known: Vec<&str> = Section::ALL.iter().map(|(n, _)| *n).collect();
+                bail!("--only {name}: no such section; use some of {}", known.join(", "));
+            };
+            self.only |= section.bit();
+        }
+        Ok(self)
+    }
+
+    fn wants(self, section: Section) -> bool {
+        let needs_host = !matches!(section, Section::Ingress | Section::Wasmtime);
+        (self.only == 0 || self.only & section.bit() != 0) && !(needs_host && self.no_host)
     }
 }
 
@@ -98,7 +154,11 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     }
     let version = wasmtime_version(&root)?;
     // The longest step: start it first, it builds while the rest is built.
-    let mut wasmtime_install = start_wasmtime_install(&target, &version)?;
+    let mut wasmtime_install = if options.wants(Section::Wasmtime) {
+        start_wasmtime_install(&target, &version)?
+    } else {
+        None
+    };
     let release = target.join("release");
     if !options.no_build {
         cmd::run(&mut cmd::cmd(
@@ -139,25 +199,27 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
             if !status.success() {
                 bail!("installing wasmtime-cli {version} failed ({status}): see the output above");
             }
-            wasmtime_bin(&target, &version)
+            Some(wasmtime_bin(&target, &version))
         }
-        None => wasmtime_bin(&target, &version),
+        None => options
+            .wants(Section::Wasmtime)
+            .then(|| wasmtime_bin(&target, &version)),
     };
     let mut reports = Vec::new();
 
     let cache = target.join("bench-cache");
     std::fs::create_dir_all(&cache)?;
-    reports.push(bench_ingress(
-        &bench,
-        &release.join("examples/ingress_bench"),
-        &wasm,
-        &cache,
-        options,
-    )?);
-    let mut kvcounter = Vec::new();
-    let mut by_reference = None;
-    if !options.no_host {
-        let host = host_of(&release);
+    if options.wants(Section::Ingress) {
+        reports.push(bench_ingress(
+            &bench,
+            &release.join("examples/ingress_bench"),
+            &wasm,
+            &cache,
+            options,
+        )?);
+    }
+    let host = host_of(&release);
+    if options.wants(Section::Host) {
         let mut hello = bench.lattice("host", "hello", &host, &release)?;
         measure(
             &hello.server,
@@ -167,13 +229,28 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
             &mut hello.report,
         )?;
         reports.push(hello.report);
-        kvcounter = compare_kvcounter(&bench, &host, &release, options)?;
-        by_reference = Some(
+    }
+    let kvcounter = if options.wants(Section::Kvcounter) {
+        compare_kvcounter(&bench, &host, &release, options)?
+    } else {
+        Vec::new()
+    };
+    let by_reference = if options.wants(Section::OciStart) {
+        Some(
             bench
                 .lattice("start by reference", "oci-start", &host, &release)?
                 .report,
-        );
-    }
+        )
+    } else {
+        None
+    };
+    let metrics = if options.wants(Section::Metrics) {
+        let on = bench.lattice("metrics on", "hello-metrics", &host, &release)?;
+        let off = bench.lattice("metrics off", "hello", &host, &release)?;
+        in_turn(&bench, [on, off], &CONCURRENCY, options)?
+    } else {
+        Vec::new()
+    };
     let versus = match baseline {
         Some(rev) => {
             let (name, old_host) = build_baseline(&root, &target, rev)?;
@@ -181,14 +258,45 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
         }
         None => Vec::new(),
     };
-    reports.push(bench_wasmtime(&bench, &wasmtime, &wasm, options)?);
-    print_reports(&reports, &version, options);
+    if let Some(wasmtime) = &wasmtime {
+        reports.push(bench_wasmtime(&bench, wasmtime, &wasm, options)?);
+    }
+    if !reports.is_empty() {
+        print_reports(&reports, &version, options);
+    }
     print_kvcounter(&kvcounter, options);
     if let Some(report) = &by_reference {
         print_start_by_reference(report);
     }
     print_versus(&versus, options);
+    print_metrics(&metrics, options);
     Ok(())
+}
+
+/// The HTTP path with metrics on next to off, as ratios.
+fn print_metrics(runs: &[Report], options: Options) {
+    let [on, off] = runs else {
+        return;
+    };
+    println!();
+    println!(
+        "## HTTP hello: metrics on (OTLP/HTTP export every second) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        options.seconds,
+        if options.seconds < 10 { 1 } else { KV_REPEATS }
+    );
+    println!();
+    println!("| c | on req/s | off req/s | on / off | p99 ms on | p99 ms off |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for ((c, on), (_, off)) in on.loads.iter().zip(&off.loads) {
+        println!(
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} |",
+            on.rps,
+            off.rps,
+            on.rps / off.rps,
+            on.p99_ms,
+            off.p99_ms
+        );
+    }
 }
 
 fn host_of(release: &Path) -> PathBuf {

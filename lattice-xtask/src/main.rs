@@ -39,11 +39,13 @@ COMMANDS:
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
-    bench [--quick] [--no-host] [--no-build] [--baseline REV]
+    bench [--quick] [--no-host] [--no-build] [--only SECTIONS] [--baseline REV]
                                   HTTP hello through the built-in ingress and the wasmcloud host vs
                                   `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS;
-                                  kvcounter through providers vs built-ins at c=16/64
-                                  (--no-host skips everything that needs nats-server;
+                                  kvcounter through providers vs built-ins at c=16/64; start by
+                                  reference; the host with metrics on vs off
+                                  (--only ingress,host,kvcounter,oci-start,metrics,wasmtime runs
+                                  those sections; --no-host skips everything that needs nats-server;
                                   --baseline REV also runs the host of git revision REV
                                   beside this one, hello at c=1/16/64, in turn)
     fuzz [TARGET...] [--time S] [--jobs N]
@@ -117,7 +119,11 @@ fn run() -> Result<()> {
             release::run(&level, execute)
         }
         "bench" => {
-            let options = bench::Options::new(args.flag("--quick"), args.flag("--no-host"), args.flag("--no-build"));
+            let mut options =
+                bench::Options::new(args.flag("--quick"), args.flag("--no-host"), args.flag("--no-build"));
+            if let Some(only) = args.value("--only")? {
+                options = options.only(&only)?;
+            }
             let baseline = args.value("--baseline")?;
             args.finish()?;
             bench::run(options, baseline.as_deref())

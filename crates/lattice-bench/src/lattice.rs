@@ -42,6 +42,16 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
     let nats = async_nats::connect(nats_server.url())
         .await
         .with_context(|| format!("connecting to {}", nats_server.url()))?;
+    // With metrics on, every host exports each second to a receiver that decodes it all.
+    let receiver = (scenario == Scenario::HelloMetrics).then(lattice_test_support::otlp::Receiver::start);
+    let host_flags = match &receiver {
+        Some(receiver) => vec![
+            "--enable-metrics".into(),
+            "--override-observability-endpoint".into(),
+            receiver.endpoint().into(),
+        ],
+        None => Vec::new(),
+    };
     let lattice = Lattice {
         client: Client::builder(nats).lattice(LATTICE).timeout(STEP).build(),
         host_bin: host_bin.to_path_buf(),
@@ -50,11 +60,12 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
             .prefix("lattice-bench-cache-")
             .tempdir()
             .context("creating a compile cache directory")?,
+        host_flags,
     };
     let address = free_address()?;
     let url = format!("http://{address}/");
     match scenario {
-        Scenario::Hello => {
+        Scenario::Hello | Scenario::HelloMetrics => {
             let host = hello(&lattice, address, &url).await?;
             serve(&url, host.child.id()).await
         }
@@ -244,6 +255,8 @@ struct Lattice {
     host_bin: PathBuf,
     nats_port: u16,
     cache: tempfile::TempDir,
+    /// Flags every host of the scenario gets.
+    host_flags: Vec<std::ffi::OsString>,
 }
 
 impl Lattice {
@@ -261,8 +274,10 @@ impl Lattice {
             .args(["--lattice", LATTICE])
             .args(["--allow-file-load", "--log-level", "warn", "--compile-cache-dir"])
             .arg(compile_cache)
+            .args(&self.host_flags)
             .args(extra)
             .env("RUST_LOG", "warn")
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
