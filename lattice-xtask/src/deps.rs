@@ -30,8 +30,8 @@ const RULES: &[Rule] = &[
     },
     Rule {
         krate: "lattice-runtime",
-        forbidden: &["async-nats", "lattice-wash"],
-        why: "the runtime runs components and asks a host-provided trait where imports go",
+        forbidden: &["async-nats", "lattice-wash", "opentelemetry", "opentelemetry_sdk"],
+        why: "the runtime runs components and asks host-provided traits where imports go and who observes invocations (ADR 0017)",
     },
     Rule {
         krate: "lattice-host",

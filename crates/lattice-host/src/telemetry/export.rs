@@ -1,11 +1,16 @@
 //! Where telemetry goes and how: upstream's endpoint rules and the OTLP exporters.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use lattice_control_interface::provider::OtelConfig;
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 /// How long one export may take before it is abandoned (the next one carries the data).
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,7 +129,7 @@ fn origin(uri: &http::Uri) -> String {
 
 /// The OTLP metric exporter `config` asks for. Must be called within the tokio runtime the
 /// exports are to run on.
-pub(crate) fn metric_exporter(config: &OtelConfig) -> Result<opentelemetry_otlp::MetricExporter, String> {
+pub(crate) fn metric_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp::MetricExporter>, String> {
     let endpoint = endpoint(config, Signal::Metrics)?;
     let built = match Protocol::of(config)? {
         Protocol::Http => opentelemetry_otlp::MetricExporter::builder()
@@ -139,7 +144,65 @@ pub(crate) fn metric_exporter(config: &OtelConfig) -> Result<opentelemetry_otlp:
             .with_timeout(EXPORT_TIMEOUT)
             .build(),
     };
-    built.map_err(|e| format!("cannot export metrics to `{endpoint}`: {e}"))
+    let exporter = built.map_err(|e| format!("cannot export metrics to `{endpoint}`: {e}"))?;
+    Ok(Reported::new(exporter, endpoint))
+}
+
+/// An exporter that says when exports start failing, and when they work again, once each:
+/// the SDK reports a failed periodic export only at debug level, and a collector that is
+/// down should be visible without flooding the log.
+pub(crate) struct Reported<E> {
+    inner: E,
+    endpoint: String,
+    failing: AtomicBool,
+}
+
+impl<E> Reported<E> {
+    pub(crate) fn new(inner: E, endpoint: String) -> Self {
+        Self {
+            inner,
+            endpoint,
+            failing: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Reported<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reported")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for Reported<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let exported = self.inner.export(metrics).await;
+        match &exported {
+            Err(error) if !self.failing.swap(true, Ordering::Relaxed) => tracing::warn!(
+                endpoint = %self.endpoint,
+                %error,
+                "cannot export metrics; the next exports retry (said once until they work)"
+            ),
+            Ok(()) if self.failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!(endpoint = %self.endpoint, "metrics are exported again");
+            }
+            _ => {}
+        }
+        exported
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
 }
 
 type Hyper = opentelemetry_http::hyper::HyperClient<
