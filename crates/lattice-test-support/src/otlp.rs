@@ -1,7 +1,8 @@
-//! A real OTLP/HTTP receiver for telemetry tests: it listens on a free loopback port, decodes
-//! each export with the protocol's own message types (`opentelemetry-proto`), keeps it, and
-//! answers as a collector does. Nothing of the exporter under test is mocked: what the test
-//! sees is what went over the wire.
+//! A real OTLP receiver for telemetry tests, over HTTP ([`Receiver::start`]) or gRPC
+//! ([`Receiver::start_grpc`]): it listens on a free loopback port, decodes each export with the
+//! protocol's own message types and services (`opentelemetry-proto`), keeps it, and answers as
+//! a collector does. Nothing of the exporter under test is mocked: what the test sees is what
+//! went over the wire.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -107,6 +108,21 @@ impl Receiver {
     /// When no loopback port can be bound.
     #[must_use]
     pub fn start() -> Self {
+        Self::start_with(Protocol::Http)
+    }
+
+    /// Starts an OTLP/gRPC receiver (the collector's `MetricsService` and `TraceService`) on a
+    /// free loopback port.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    #[must_use]
+    pub fn start_grpc() -> Self {
+        Self::start_with(Protocol::Grpc)
+    }
+
+    fn start_with(protocol: Protocol) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port for OTLP");
         listener.set_nonblocking(true).expect("a non-blocking listener");
         let addr = listener.local_addr().expect("the receiver's address");
@@ -121,7 +137,7 @@ impl Receiver {
                     .enable_all()
                     .build()
                     .expect("a runtime for the OTLP receiver");
-                runtime.block_on(serve(listener, state, stopped));
+                runtime.block_on(serve(listener, protocol, state, stopped));
             })
             .expect("starting the OTLP receiver thread");
         Self {
@@ -187,7 +203,18 @@ impl Drop for Receiver {
 
 type State = (Arc<Mutex<Received>>, Arc<tokio::sync::watch::Sender<usize>>);
 
-async fn serve(listener: std::net::TcpListener, state: State, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+#[derive(Debug, Clone, Copy)]
+enum Protocol {
+    Http,
+    Grpc,
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    protocol: Protocol,
+    state: State,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
     loop {
         let stream = tokio::select! {
@@ -197,13 +224,116 @@ async fn serve(listener: std::net::TcpListener, state: State, mut stopped: tokio
             },
             _ = &mut stopped => return,
         };
+        let io = hyper_util::rt::TokioIo::new(stream);
         let state = state.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(request, state.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            match protocol {
+                Protocol::Http => {
+                    let service = hyper::service::service_fn(move |request| handle(request, state.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                }
+                Protocol::Grpc => {
+                    let service = grpc::Services::new(state);
+                    let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(io, hyper_util::service::TowerToHyperService::new(service))
+                        .await;
+                }
+            }
         });
+    }
+}
+
+/// The collector's gRPC services over the same storage as the HTTP receiver.
+mod grpc {
+    use std::sync::PoisonError;
+    use std::task::{Context, Poll};
+
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+        MetricsService, MetricsServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::metrics::v1::{
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use tonic::codegen::{BoxFuture, Service, http};
+
+    use super::State;
+
+    #[derive(Clone)]
+    struct Store(State);
+
+    impl Store {
+        fn keep(&self, keep: impl FnOnce(&mut super::Received)) {
+            let (received, changes) = &self.0;
+            keep(&mut received.lock().unwrap_or_else(PoisonError::into_inner));
+            changes.send_modify(|n| *n += 1);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MetricsService for Store {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportMetricsServiceRequest>,
+        ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+            self.keep(|r| r.metrics.push(request.into_inner()));
+            Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TraceService for Store {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            self.keep(|r| r.traces.push(request.into_inner()));
+            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        }
+    }
+
+    /// Routes each call to its service by path; anything else is refused as unimplemented.
+    #[derive(Clone)]
+    pub(super) struct Services {
+        metrics: MetricsServiceServer<Store>,
+        traces: TraceServiceServer<Store>,
+        store: Store,
+    }
+
+    impl Services {
+        pub(super) fn new(state: State) -> Self {
+            let store = Store(state);
+            Self {
+                metrics: MetricsServiceServer::new(store.clone()),
+                traces: TraceServiceServer::new(store.clone()),
+                store,
+            }
+        }
+    }
+
+    impl Service<http::Request<hyper::body::Incoming>> for Services {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<Self::Response, Self::Error>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+            let path = request.uri().path().to_owned();
+            if path.starts_with("/opentelemetry.proto.collector.metrics.v1.MetricsService/") {
+                self.metrics.call(request)
+            } else if path.starts_with("/opentelemetry.proto.collector.trace.v1.TraceService/") {
+                self.traces.call(request)
+            } else {
+                self.store.keep(|r| r.refused.push(format!("unimplemented {path}")));
+                Box::pin(async { Ok(tonic::Status::unimplemented("not an OTLP service").into_http()) })
+            }
+        }
     }
 }
 

@@ -259,3 +259,31 @@ async fn a_bad_metrics_endpoint_is_refused_at_start() {
     assert!(text.contains("`collector:4318` is not an OTLP endpoint"), "{text}");
     assert!(text.contains("http://127.0.0.1:4318"), "{text}");
 }
+
+/// `--observability-protocol grpc`: the same metrics over OTLP/gRPC, to the collector's
+/// `MetricsService`.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_go_over_grpc_when_asked() {
+    let receiver = Receiver::start_grpc();
+    let lattice = Lattice::start().await;
+    let mut config = lattice.host_config(&[]);
+    config.observability.enable_metrics = Some(true);
+    config.observability.protocol = "Grpc".into();
+    config.observability.observability_endpoint = Some(receiver.endpoint());
+    let host = lattice_host::Host::start(config).await.expect("host starts");
+    run(&lattice, &host, guests::HELLO_HTTP, "hello").await;
+    let addr = expose_over_http(&lattice, &host, "hello").await;
+    for _ in 0..3 {
+        assert!(get(addr, "/").await.starts_with("HTTP/1.1 200"));
+    }
+    host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(10)))
+        .await;
+    let hello_ref = crate::support::file_ref(guests::HELLO_HTTP);
+    receiver
+        .wait_until("the final export over gRPC", Duration::from_secs(30), |r| {
+            r.metric("wasmcloud_host.component.invocations")
+                .is_some_and(|m| sum_where(m, of(&hello_ref, HTTP_HANDLE)) == 3)
+        })
+        .await;
+    assert!(receiver.received().refused.is_empty());
+}
