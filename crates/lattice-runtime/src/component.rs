@@ -238,9 +238,9 @@ impl Component {
     }
 
     /// Asks the admission (if any), waits for an instance permit and a runtime slot, then
-    /// creates the store of one invocation of `function` of `interface`. The one way in for
-    /// every invocation, whatever brought it.
-    pub(crate) async fn begin(&self, interface: &str, function: &str) -> Result<Invocation> {
+    /// creates the store of one invocation of `function` of `interface` (`operation` names
+    /// both for the observer). The one way in for every invocation, whatever brought it.
+    pub(crate) async fn begin(&self, interface: &str, function: &str, operation: &Arc<str>) -> Result<Invocation> {
         let arrived = Instant::now();
         let (instances, admission, observer) = {
             let settings = self.read_settings();
@@ -275,7 +275,7 @@ impl Component {
             _instance: instance,
             _slot: slot,
             _active: Active::enter(&self.inner.active),
-            probe: observer.map(|observer| Probe::start(observer, interface, function, arrived)),
+            probe: observer.map(|observer| Probe::start(observer, operation, arrived)),
         })
     }
 

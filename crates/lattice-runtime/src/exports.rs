@@ -25,6 +25,8 @@ const HTTP_HANDLER: &str = "wasi:http/incoming-handler";
 pub struct Export {
     instance: Arc<str>,
     function: Arc<str>,
+    /// `<instance>/<function>`, as observers name it.
+    operation: Arc<str>,
     index: ComponentExportIndex,
     params: Arc<[Type]>,
     results: Arc<[Type]>,
@@ -43,6 +45,12 @@ impl Export {
     #[must_use]
     pub fn function(&self) -> &str {
         &self.function
+    }
+
+    /// `<instance>/<function>`: the operation an [`crate::InvocationObserver`] is told of.
+    #[must_use]
+    pub fn operation(&self) -> &Arc<str> {
+        &self.operation
     }
 
     /// Positions of parameters that arrive asynchronously (streams and futures), as the
@@ -140,6 +148,7 @@ fn export(
         return None;
     }
     Some(Export {
+        operation: format!("{instance}/{function}").into(),
         instance: instance.into(),
         function: function.into(),
         index,
@@ -307,7 +316,7 @@ impl Component {
             })
         })?;
         let io_streams = Arc::clone(&exports.io_streams);
-        let mut invocation = self.begin(instance, function).await?;
+        let mut invocation = self.begin(instance, function, export.operation()).await?;
         let budget = invocation.budget;
         let store = &mut invocation.store;
         let instance_pre = self.instance_pre().clone();

@@ -3,6 +3,8 @@
 //! the component's cached `ProxyPre`, runs under the memory cap and the
 //! execution deadline, and fails alone when the guest misbehaves.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use hyper::body::Body;
 use wasmtime_wasi_http::p2::WasiHttpView as _;
@@ -53,7 +55,9 @@ impl Component {
             Some("http") | None => Scheme::Http,
             Some(other) => Scheme::Other(other.to_string()),
         };
-        let mut invocation = self.begin("wasi:http/incoming-handler", "handle").await?;
+        let mut invocation = self
+            .begin("wasi:http/incoming-handler", "handle", http_operation())
+            .await?;
         // The caller's hold on the probe: an error answer is known only here.
         let probe = invocation.probe.clone();
         let budget = invocation.budget;
@@ -211,6 +215,13 @@ pub(crate) async fn send_over_link(
         worker: None,
         between_bytes_timeout: config.between_bytes_timeout,
     })
+}
+
+/// The operation an observer is told of for each HTTP request.
+pub(crate) fn http_operation() -> &'static Arc<str> {
+    static OPERATION: std::sync::LazyLock<Arc<str>> =
+        std::sync::LazyLock::new(|| Arc::from(crate::observe::HTTP_OPERATION));
+    &OPERATION
 }
 
 /// A guest that failed after its response head went out: the client sees

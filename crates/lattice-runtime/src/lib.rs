@@ -47,5 +47,5 @@ pub use limits::{ComponentLimits, Limits};
 pub use links::{
     DEFAULT_LINK_NAME, DEFAULT_LINK_TIMEOUT, Incoming, InvokeFuture, LinkError, LinkedCall, Links, Outgoing,
 };
-pub use observe::InvocationObserver;
+pub use observe::{HTTP_OPERATION, InvocationObserver};
 pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The operation of a request served through `wasi:http/incoming-handler`.
+pub const HTTP_OPERATION: &str = "wasi:http/incoming-handler/handle";
+
 /// Told of every invocation of one component (set with
 /// [`crate::Component::set_observer`]). Called on the invocation's task: implementations must
 /// be cheap and must not block.
 pub trait InvocationObserver: Send + Sync + 'static {
     /// An invocation of `operation` (`<interface>/<function>`, e.g.
-    /// `wasi:http/incoming-handler/handle`) has taken an instance and is about to run.
+    /// [`HTTP_OPERATION`], or [`crate::Export::operation`]) has taken an instance and is
+    /// about to run.
     fn started(&self, operation: &str);
 
     /// The invocation [`started`](Self::started) before has ended and given its instance
@@ -25,24 +29,18 @@ pub trait InvocationObserver: Send + Sync + 'static {
 /// guest's task and the caller waiting for the response head hold one).
 pub(crate) struct Probe {
     observer: Arc<dyn InvocationObserver>,
-    operation: String,
+    operation: Arc<str>,
     arrived: Instant,
     failed: AtomicBool,
 }
 
 impl Probe {
     /// Reports the start of `operation`, which arrived at `arrived`.
-    pub(crate) fn start(
-        observer: Arc<dyn InvocationObserver>,
-        interface: &str,
-        function: &str,
-        arrived: Instant,
-    ) -> Arc<Self> {
-        let operation = format!("{interface}/{function}");
-        observer.started(&operation);
+    pub(crate) fn start(observer: Arc<dyn InvocationObserver>, operation: &Arc<str>, arrived: Instant) -> Arc<Self> {
+        observer.started(operation);
         Arc::new(Self {
             observer,
-            operation,
+            operation: Arc::clone(operation),
             arrived,
             failed: AtomicBool::new(false),
         })
@@ -103,7 +101,7 @@ mod tests {
     #[test]
     fn a_probe_reports_its_end_once_the_last_holder_lets_go() {
         let seen = Arc::new(Seen::default());
-        let probe = Probe::start(seen.clone(), "wasi:http/incoming-handler", "handle", Instant::now());
+        let probe = Probe::start(seen.clone(), &Arc::from(HTTP_OPERATION), Instant::now());
         let caller = Arc::clone(&probe);
         drop(probe);
         assert_eq!(*seen.0.lock().unwrap(), ["started wasi:http/incoming-handler/handle"]);

@@ -397,9 +397,11 @@ async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new
         .set_limits(component_limits(running.limits.as_ref()).0);
     running.component.set_instance_permits(running.permits.clone());
     if let Some(metrics) = ctx.metrics() {
-        running
-            .component
-            .set_observer(Some(metrics.observer(id.as_str(), &running.image_ref)));
+        running.component.set_observer(Some(metrics.observer(
+            id.as_str(),
+            &running.image_ref,
+            &running.component,
+        )));
         metrics.set_max_instances(id.as_str(), &running.image_ref, running.max_instances);
     }
     if ctx.policy.is_active() {

@@ -2,13 +2,13 @@
 //! [`InvocationObserver`] per running component, and a probe per linked call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lattice_runtime::InvocationObserver;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, ObservableGauge, UpDownCounter};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, ObservableGauge, ObservableUpDownCounter};
 
 use super::process::Sample;
 
@@ -27,12 +27,18 @@ pub(crate) struct HostMetrics {
     call_rpc_message_duration: Histogram<u64>,
     invocations: Counter<u64>,
     invocation_errors: Counter<u64>,
-    active_instances: UpDownCounter<i64>,
     max_instances: Gauge<u64>,
-    /// Kept with the instruments; their callbacks read the sampler's latest values.
+    /// Every operation's instance count, read by the `active_instances` callback.
+    operations: Arc<Mutex<OperationTable>>,
+    /// Kept with the instruments; their callbacks read the counts and the sampler.
+    _active_instances: ObservableUpDownCounter<i64>,
     _process: [ObservableGauge<u64>; 2],
     _cpu: ObservableGauge<f64>,
 }
+
+/// The recording state of each (component id, reference, operation) seen, shared by the
+/// observers of that component (an update's old and new ones alike).
+type OperationTable = HashMap<(Arc<str>, Arc<str>, Arc<str>), Arc<Operation>>;
 
 impl std::fmt::Debug for HostMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,6 +71,22 @@ impl HostMetrics {
                 .with_callback(move |gauge| gauge.observe(sample.cpu_usage(), &[]))
                 .build()
         };
+        let operations: Arc<Mutex<OperationTable>> = Arc::default();
+        // Counted with one atomic per invocation on the hot path, reported at each export.
+        // An operation of a component that stopped is reported (at 0) once more, then dropped.
+        let active_instances = {
+            let operations = Arc::clone(&operations);
+            meter
+                .i64_observable_up_down_counter("wasmcloud_host.component.active_instances")
+                .with_callback(move |counter| {
+                    let mut operations = operations.lock().unwrap_or_else(PoisonError::into_inner);
+                    for operation in operations.values() {
+                        counter.observe(operation.active.load(Ordering::Relaxed), &operation.instance);
+                    }
+                    operations.retain(|_, operation| Arc::strong_count(operation) > 1);
+                })
+                .build()
+        };
         Self {
             lattice: KeyValue::new("lattice", lattice.to_owned()),
             host: KeyValue::new("host", host_id.to_owned()),
@@ -72,10 +94,9 @@ impl HostMetrics {
             call_rpc_message_duration: duration("wasmcloud_host.call_rpc_message.duration"),
             invocations: meter.u64_counter("wasmcloud_host.component.invocations").build(),
             invocation_errors: meter.u64_counter("wasmcloud_host.component.invocation.errors").build(),
-            active_instances: meter
-                .i64_up_down_counter("wasmcloud_host.component.active_instances")
-                .build(),
             max_instances: meter.u64_gauge("wasmcloud_host.component.max_instances").build(),
+            operations,
+            _active_instances: active_instances,
             _process: [
                 memory("wasmcloud_host.process.memory.total.bytes", Sample::memory_total),
                 memory("wasmcloud_host.process.memory.used.bytes", Sample::memory_used),
@@ -84,14 +105,55 @@ impl HostMetrics {
         }
     }
 
-    /// The observer of component `component_id` running from `component_ref`.
-    pub(crate) fn observer(self: &Arc<Self>, component_id: &str, component_ref: &str) -> Arc<dyn InvocationObserver> {
+    /// The observer of `component`, running as `component_id` from `component_ref`. The
+    /// recording state of each of its operations is looked up here, once, so an invocation
+    /// costs a map lookup without a lock, an atomic and the SDK's own recording.
+    pub(crate) fn observer(
+        self: &Arc<Self>,
+        component_id: &str,
+        component_ref: &str,
+        component: &lattice_runtime::Component,
+    ) -> Arc<dyn InvocationObserver> {
+        let id: Arc<str> = component_id.into();
+        let reference: Arc<str> = component_ref.into();
+        let mut names: Vec<Arc<str>> = component.exports().iter().map(|e| Arc::clone(e.operation())).collect();
+        if component.exports_http() {
+            names.push(lattice_runtime::HTTP_OPERATION.into());
+        }
+        let operations = names
+            .into_iter()
+            .map(|name| {
+                let operation = self.operation(&id, &reference, &name);
+                (name, operation)
+            })
+            .collect();
         Arc::new(ComponentObserver {
             metrics: Arc::clone(self),
-            component_ref: KeyValue::new("component.ref", component_ref.to_owned()),
-            component_id: KeyValue::new("component.id", component_id.to_owned()),
-            operations: RwLock::default(),
+            id,
+            reference,
+            operations,
         })
+    }
+
+    /// The recording state of `operation` of component `id` from `reference`, shared with
+    /// every other observer of the same.
+    fn operation(&self, id: &Arc<str>, reference: &Arc<str>, operation: &Arc<str>) -> Arc<Operation> {
+        let mut table = self.operations.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (Arc::clone(id), Arc::clone(reference), Arc::clone(operation));
+        Arc::clone(table.entry(key).or_insert_with(|| {
+            let invocation = [
+                KeyValue::new("component.ref", reference.to_string()),
+                self.lattice.clone(),
+                self.host.clone(),
+                KeyValue::new("operation", operation.to_string()),
+            ];
+            let [a, b, c, d] = invocation.clone();
+            Arc::new(Operation {
+                instance: [a, b, c, d, KeyValue::new("component.id", id.to_string())],
+                invocation,
+                active: AtomicI64::new(0),
+            })
+        }))
     }
 
     /// Records `max_instances` of a component started, scaled (0 when stopped) or updated.
@@ -130,74 +192,53 @@ fn nanos(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Records one component's invocations.
-struct ComponentObserver {
-    metrics: Arc<HostMetrics>,
-    component_ref: KeyValue,
-    component_id: KeyValue,
-    /// The attribute sets of each operation seen, built once.
-    operations: RwLock<HashMap<String, Arc<Attributes>>>,
-}
-
-/// The attribute sets of one operation of one component.
-struct Attributes {
+/// One operation of one component: its attribute sets, built once, and its running count.
+struct Operation {
     /// `component.ref`, `lattice`, `host`, `operation`.
     invocation: [KeyValue; 4],
     /// The same and `component.id`.
     instance: [KeyValue; 5],
+    active: AtomicI64,
+}
+
+/// Records one component's invocations.
+struct ComponentObserver {
+    metrics: Arc<HostMetrics>,
+    id: Arc<str>,
+    reference: Arc<str>,
+    /// The component's operations, known when it was loaded; read without a lock.
+    operations: HashMap<Arc<str>, Arc<Operation>>,
 }
 
 impl ComponentObserver {
-    fn attributes(&self, operation: &str) -> Arc<Attributes> {
-        if let Some(known) = self
-            .operations
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(operation)
-        {
-            return Arc::clone(known);
+    fn with_operation(&self, name: &str, record: impl FnOnce(&Operation)) {
+        match self.operations.get(name) {
+            Some(known) => record(known),
+            // Not among the exports the runtime listed: recorded all the same.
+            None => record(&self.metrics.operation(&self.id, &self.reference, &name.into())),
         }
-        let operation_kv = KeyValue::new("operation", operation.to_owned());
-        let invocation = [
-            self.component_ref.clone(),
-            self.metrics.lattice.clone(),
-            self.metrics.host.clone(),
-            operation_kv,
-        ];
-        let [a, b, c, d] = invocation.clone();
-        let built = Arc::new(Attributes {
-            invocation,
-            instance: [a, b, c, d, self.component_id.clone()],
-        });
-        // Operations are the component's exports: the map stays as small as they are.
-        Arc::clone(
-            self.operations
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(operation.to_owned())
-                .or_insert(built),
-        )
     }
 }
 
 impl InvocationObserver for ComponentObserver {
     fn started(&self, operation: &str) {
-        self.metrics
-            .active_instances
-            .add(1, &self.attributes(operation).instance);
+        self.with_operation(operation, |operation| {
+            operation.active.fetch_add(1, Ordering::Relaxed);
+        });
     }
 
     fn ended(&self, operation: &str, elapsed: Duration, failed: bool) {
-        let attributes = self.attributes(operation);
         let metrics = &self.metrics;
-        metrics.active_instances.add(-1, &attributes.instance);
-        metrics.invocations.add(1, &attributes.invocation);
-        if failed {
-            metrics.invocation_errors.add(1, &attributes.invocation);
-        }
-        metrics
-            .handle_rpc_message_duration
-            .record(nanos(elapsed), &attributes.invocation);
+        self.with_operation(operation, |operation| {
+            operation.active.fetch_sub(1, Ordering::Relaxed);
+            metrics.invocations.add(1, &operation.invocation);
+            if failed {
+                metrics.invocation_errors.add(1, &operation.invocation);
+            }
+            metrics
+                .handle_rpc_message_duration
+                .record(nanos(elapsed), &operation.invocation);
+        });
     }
 }
 
