@@ -12,9 +12,10 @@
 //!   compile) and warm (cached layer, warm compile cache; by tag and by
 //!   digest), each on a fresh host process, timed to the first 200.
 //!
-//! - metrics: hello through the host with its metrics on (exported every
-//!   second over OTLP/HTTP to a real receiver) against off, at concurrency
-//!   1, 16 and 64, measured in turn.
+//! - observability: hello through the host with its metrics and traces on
+//!   (metrics exported every second, one span per request batched, both over
+//!   OTLP/HTTP to a real receiver) against off, at concurrency 1, 16 and 64,
+//!   measured in turn.
 //!
 //! - with `--baseline REV`: the host built from this tree against the host
 //!   built from git revision REV, hello at concurrency 1, 16 and 64, both
@@ -60,8 +61,8 @@ pub(crate) enum Section {
     Kvcounter,
     /// Start by reference: `file://` against OCI.
     OciStart,
-    /// Hello through the host with metrics on against off.
-    Metrics,
+    /// Hello through the host with metrics and traces on against off.
+    Observability,
     /// `wasmtime serve`, the peer.
     Wasmtime,
 }
@@ -72,7 +73,7 @@ impl Section {
         ("host", Self::Host),
         ("kvcounter", Self::Kvcounter),
         ("oci-start", Self::OciStart),
-        ("metrics", Self::Metrics),
+        ("observability", Self::Observability),
         ("wasmtime", Self::Wasmtime),
     ];
 
@@ -244,9 +245,9 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     } else {
         None
     };
-    let metrics = if options.wants(Section::Metrics) {
-        let on = bench.lattice("metrics on", "hello-metrics", &host, &release)?;
-        let off = bench.lattice("metrics off", "hello", &host, &release)?;
+    let observability = if options.wants(Section::Observability) {
+        let on = bench.lattice("observability on", "hello-observability", &host, &release)?;
+        let off = bench.lattice("observability off", "hello", &host, &release)?;
         in_turn(&bench, [on, off], &CONCURRENCY, options)?
     } else {
         Vec::new()
@@ -269,18 +270,18 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
         print_start_by_reference(report);
     }
     print_versus(&versus, options);
-    print_metrics(&metrics, options);
+    print_observability(&observability, options);
     Ok(())
 }
 
-/// The HTTP path with metrics on next to off, as ratios.
-fn print_metrics(runs: &[Report], options: Options) {
+/// The HTTP path with metrics and traces on next to off, as ratios.
+fn print_observability(runs: &[Report], options: Options) {
     let [on, off] = runs else {
         return;
     };
     println!();
     println!(
-        "## HTTP hello: metrics on (OTLP/HTTP export every second) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        "## HTTP hello: metrics and traces on (OTLP/HTTP: metrics every second, a span per request) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
         options.seconds,
         if options.seconds < 10 { 1 } else { KV_REPEATS }
     );

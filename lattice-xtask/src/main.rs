@@ -43,8 +43,8 @@ COMMANDS:
                                   HTTP hello through the built-in ingress and the wasmcloud host vs
                                   `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS;
                                   kvcounter through providers vs built-ins at c=16/64; start by
-                                  reference; the host with metrics on vs off
-                                  (--only ingress,host,kvcounter,oci-start,metrics,wasmtime runs
+                                  reference; the host with metrics and traces on vs off
+                                  (--only ingress,host,kvcounter,oci-start,observability,wasmtime runs
                                   those sections; --no-host skips everything that needs nats-server;
                                   --baseline REV also runs the host of git revision REV
                                   beside this one, hello at c=1/16/64, in turn)

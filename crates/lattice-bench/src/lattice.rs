@@ -42,11 +42,13 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
     let nats = async_nats::connect(nats_server.url())
         .await
         .with_context(|| format!("connecting to {}", nats_server.url()))?;
-    // With metrics on, every host exports each second to a receiver that decodes it all.
-    let receiver = (scenario == Scenario::HelloMetrics).then(lattice_test_support::otlp::Receiver::start);
+    // With observability on, every host exports its metrics each second, and its spans in
+    // batches, to a receiver that decodes it all.
+    let receiver = (scenario == Scenario::HelloObservability).then(lattice_test_support::otlp::Receiver::start);
     let host_flags = match &receiver {
         Some(receiver) => vec![
             "--enable-metrics".into(),
+            "--enable-traces".into(),
             "--override-observability-endpoint".into(),
             receiver.endpoint().into(),
         ],
@@ -65,7 +67,7 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
     let address = free_address()?;
     let url = format!("http://{address}/");
     match scenario {
-        Scenario::Hello | Scenario::HelloMetrics => {
+        Scenario::Hello | Scenario::HelloObservability => {
             let host = hello(&lattice, address, &url).await?;
             serve(&url, host.child.id()).await
         }

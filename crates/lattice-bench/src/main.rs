@@ -79,9 +79,9 @@ pub(crate) enum Scenario {
     /// hello started by reference on fresh hosts: `file://` against a local OCI registry,
     /// cold and warm, timed to the first 200.
     OciStart,
-    /// As `hello`, with the hosts' metrics on, exported every second to a real OTLP/HTTP
+    /// As `hello`, with the hosts' metrics and traces on, exported to a real OTLP/HTTP
     /// receiver: the cost of observability on the HTTP path.
-    HelloMetrics,
+    HelloObservability,
 }
 
 fn main() -> Result<()> {

@@ -249,8 +249,12 @@ impl HostConfig {
         self.validate_limits()?;
         self.validate_trust()?;
         self.validate_nats()?;
-        if self.observability.metrics_enabled() {
-            crate::telemetry::endpoint(&self.observability, crate::telemetry::Signal::Metrics)
+        let signals = [
+            (self.observability.metrics_enabled(), crate::telemetry::Signal::Metrics),
+            (self.observability.traces_enabled(), crate::telemetry::Signal::Traces),
+        ];
+        for (_, signal) in signals.into_iter().filter(|(enabled, _)| *enabled) {
+            crate::telemetry::endpoint(&self.observability, signal)
                 .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
         }
         Ok(())

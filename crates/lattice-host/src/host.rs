@@ -62,6 +62,8 @@ pub(crate) struct HostCtx {
     pub(crate) http: HttpServers,
     /// The host's metrics; `None` when they are off.
     pub(crate) telemetry: Option<crate::telemetry::Telemetry>,
+    /// The host's spans; `None` when traces are off.
+    pub(crate) traces: Option<lattice_telemetry::Traces>,
     /// The policy service asked before starts and invocations, if any.
     pub(crate) policy: Arc<Policy>,
     /// One permit per control request being handled ([`crate::ctl::MAX_CONCURRENT_REQUESTS`]):
@@ -74,6 +76,11 @@ impl HostCtx {
     /// The host's instruments, when metrics are on.
     pub(crate) fn metrics(&self) -> Option<&Arc<crate::telemetry::HostMetrics>> {
         self.telemetry.as_ref().map(crate::telemetry::Telemetry::metrics)
+    }
+
+    /// The tracer of the host's spans, when traces are on.
+    pub(crate) fn tracer(&self) -> Option<&lattice_telemetry::Tracer> {
+        self.traces.as_ref().map(lattice_telemetry::Traces::tracer)
     }
 
     /// Asks the policy service (if any) whether `request` may happen.
@@ -117,16 +124,17 @@ impl Host {
         let host_id = HostId::new(key.public_key());
         let friendly_name = crate::names::friendly_name();
         let version = env!("CARGO_PKG_VERSION");
-        let telemetry = crate::telemetry::Telemetry::start(
-            &config.observability,
-            &crate::telemetry::HostIdentity {
-                host_id: host_id.as_str(),
-                friendly_name: &friendly_name,
-                version,
-                lattice: &config.lattice,
-            },
-        )
-        .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
+        let identity = crate::telemetry::HostIdentity {
+            host_id: host_id.as_str(),
+            friendly_name: &friendly_name,
+            version,
+            lattice: &config.lattice,
+        };
+        let telemetry = crate::telemetry::Telemetry::start(&config.observability, &identity)
+            .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
+        let traces = crate::telemetry::start_traces(&config.observability, &identity)
+            .map_err(|e| Error::new(ErrorKind::InvalidConfig(e)))?;
+        let tracer = traces.as_ref().map(|t| t.tracer().clone());
         let admin = match config.http_admin {
             Some(addr) => Some(crate::admin::bind(addr).await?),
             None => None,
@@ -138,6 +146,7 @@ impl Host {
             &config.lattice,
             Arc::clone(state.link_targets()),
             telemetry.as_ref().map(|t| Arc::clone(t.metrics())),
+            tracer.clone(),
         ));
         let keyvalue = config
             .builtin_keyvalue
@@ -203,8 +212,9 @@ impl Host {
             providers: Providers::default(),
             provider_files,
             oci,
-            http: HttpServers::default(),
+            http: HttpServers::new(tracer),
             telemetry,
+            traces,
             shutdown: Shutdown::new(),
             config,
         });
@@ -463,9 +473,17 @@ async fn supervise(ctx: Arc<HostCtx>, ready: Arc<AtomicBool>) {
             labels: ctx.labels.snapshot(),
         }))
         .await;
-    if let Some(telemetry) = &ctx.telemetry {
-        telemetry.shut_down(Duration::from_secs(5)).await;
-    }
+    let metrics = async {
+        if let Some(telemetry) = &ctx.telemetry {
+            telemetry.shut_down(Duration::from_secs(5)).await;
+        }
+    };
+    let traces = async {
+        if let Some(traces) = &ctx.traces {
+            traces.shut_down(Duration::from_secs(5)).await;
+        }
+    };
+    tokio::join!(metrics, traces);
     let flush = tokio::time::timeout(Duration::from_secs(2), ctx.nats.flush()).await;
     if !matches!(flush, Ok(Ok(()))) {
         tracing::warn!("could not flush the last events to NATS");

@@ -41,6 +41,8 @@ pub(crate) struct HttpServers {
     ingresses: Mutex<HashMap<ProviderId, Arc<HttpIngress>>>,
     /// Given to each ingress started from now on.
     observer: Mutex<Option<Arc<dyn RequestObserver>>>,
+    /// Starts a span per request, when traces are on.
+    tracer: Option<lattice_telemetry::Tracer>,
 }
 
 impl std::fmt::Debug for dyn RequestObserver {
@@ -50,6 +52,14 @@ impl std::fmt::Debug for dyn RequestObserver {
 }
 
 impl HttpServers {
+    /// No http servers yet; each one's requests will be traced with `tracer`, if any.
+    pub(crate) fn new(tracer: Option<lattice_telemetry::Tracer>) -> Self {
+        Self {
+            tracer,
+            ..Self::default()
+        }
+    }
+
     /// Starts the ingress of provider `id` with its merged provider config.
     pub(crate) fn start(
         &self,
@@ -60,10 +70,13 @@ impl HttpServers {
         let settings = IngressSettings::from_provider_config(provider_config)?;
         let components = Arc::clone(components);
         let observer = self.observer.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let ingress = HttpIngress::observed(
+        let ingress = HttpIngress::instrumented(
             settings,
             move |component_id: &str| components.lookup(component_id),
-            observer,
+            crate::ingress::Instruments {
+                observer,
+                tracer: self.tracer.clone(),
+            },
         )?;
         self.lock().insert(id.clone(), Arc::new(ingress));
         Ok(())

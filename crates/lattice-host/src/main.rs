@@ -134,14 +134,18 @@ struct Args {
     /// Log JSON lines instead of text
     #[arg(long, env = "WASMCLOUD_STRUCTURED_LOGGING_ENABLED")]
     enable_structured_logging: bool,
-    /// Export the host's telemetry over OTLP (today: its wasmcloud_host.* metrics)
+    /// Export the host's telemetry over OTLP: its wasmcloud_host.* metrics and its spans
     #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
     enable_observability: bool,
     /// Export the host's wasmcloud_host.* metrics over OTLP
     #[arg(long, env = "WASMCLOUD_METRICS_ENABLED")]
     enable_metrics: bool,
-    /// Base OTLP endpoint, e.g. http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
-    /// names the metrics endpoint itself)
+    /// Export the host's spans over OTLP (control requests, component starts, invocations,
+    /// linked calls), and give providers the same setting
+    #[arg(long, env = "WASMCLOUD_TRACES_ENABLED")]
+    enable_traces: bool,
+    /// Base OTLP endpoint, e.g. http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT and
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT name a signal's own endpoint)
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     override_observability_endpoint: Option<String>,
     /// OTLP transport: http (to port 4318) or grpc (to port 4317)
@@ -382,10 +386,11 @@ impl Args {
         config.structured_logging = self.enable_structured_logging;
         config.observability.enable_observability = self.enable_observability;
         config.observability.enable_metrics = self.enable_metrics.then_some(true);
+        config.observability.enable_traces = self.enable_traces.then_some(true);
         config.observability.observability_endpoint = self.override_observability_endpoint;
-        config.observability.metrics_endpoint = std::env::var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-            .ok()
-            .filter(|v| !v.is_empty());
+        let signal_endpoint = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        config.observability.metrics_endpoint = signal_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        config.observability.traces_endpoint = signal_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         config.observability.protocol = match self.observability_protocol.to_ascii_lowercase().as_str() {
             "grpc" => "Grpc".to_owned(),
             _ => "Http".to_owned(),

@@ -23,6 +23,7 @@ use hyper_util::server::conn::auto;
 use lattice_interfaces::bindings::wrpc::http::incoming_handler;
 use lattice_interfaces::http::{self as wrpc_http, Scheme, WrpcBody};
 use lattice_provider_sdk::ProviderHandle;
+use lattice_provider_sdk::async_nats;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
@@ -231,6 +232,19 @@ async fn serve(context: Arc<ListenerContext>, request: Request<Incoming>) -> Res
     Ok(response)
 }
 
+/// The client's W3C trace context (`traceparent`, `tracestate`), passed on in the call's NATS
+/// headers so the component's span joins the client's trace. The host checks the values.
+fn trace_headers(headers: &http::HeaderMap) -> Option<async_nats::HeaderMap> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let traceparent = value("traceparent")?;
+    let mut carried = async_nats::HeaderMap::new();
+    carried.insert("traceparent", traceparent);
+    if let Some(tracestate) = value("tracestate") {
+        carried.insert("tracestate", tracestate);
+    }
+    Some(carried)
+}
+
 /// The component's answer to `request`, or the response that says why there is none.
 async fn forward(context: &ListenerContext, route: &Route, request: Request<Incoming>) -> Response<Body> {
     let component = &*route.target.component_id;
@@ -248,8 +262,9 @@ async fn forward(context: &ListenerContext, route: &Route, request: Request<Inco
             return unavailable(component, handle.lattice());
         }
     };
+    let trace = trace_headers(request.headers());
     let request = prepare(request, &context.local_host);
-    match incoming_handler::handle(client, None, request).await {
+    match incoming_handler::handle(client, trace, request).await {
         Ok((Ok(response), io)) => {
             if let Some(io) = io {
                 // Streams the request body out and the response body in, beside hyper.

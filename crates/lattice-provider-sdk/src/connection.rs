@@ -15,6 +15,8 @@ use lattice_control_interface::provider::HostData;
 use tokio::sync::watch;
 use wrpc_transport_nats::NatsContext;
 
+use crate::trace::WrpcServer;
+
 use crate::error::{ErrorKind, ProviderError};
 
 /// Header naming the caller of a wRPC call: the component, or the provider.
@@ -44,7 +46,7 @@ pub struct ProviderHandle {
 struct Inner {
     host_data: HostData,
     nats: async_nats::Client,
-    server: wrpc_transport_nats::Client,
+    server: WrpcServer,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -52,7 +54,7 @@ impl ProviderHandle {
     pub(crate) fn new(
         host_data: HostData,
         nats: async_nats::Client,
-        server: wrpc_transport_nats::Client,
+        server: WrpcServer,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -91,11 +93,11 @@ impl ProviderHandle {
     }
 
     /// The wRPC server of the provider's exports: subject prefix and queue group
-    /// `{lattice}.{provider_id}`, so calls to replicas of the provider are shared among them.
-    /// Pass it to a `serve_interface` of `lattice-interfaces`, then the result to
-    /// [`Self::serve`].
+    /// `{lattice}.{provider_id}`, so calls to replicas of the provider are shared among them;
+    /// with traces on, each call gets a span under its caller's. Pass it to a
+    /// `serve_interface` of `lattice-interfaces`, then the result to [`Self::serve`].
     #[must_use]
-    pub fn wrpc_server(&self) -> &wrpc_transport_nats::Client {
+    pub fn wrpc_server(&self) -> &WrpcServer {
         &self.inner.server
     }
 

@@ -48,6 +48,7 @@ mod error;
 mod links;
 mod provider;
 mod run;
+mod trace;
 
 pub use connection::{
     Call, Caller, ComponentClient, DEFAULT_INVOCATION_TIMEOUT, DEFAULT_LINK_NAME, Invocations, LINK_NAME,
@@ -57,4 +58,5 @@ pub use error::{ErrorKind, HookError, ProviderError};
 pub use lattice_control_interface::provider::{HealthCheckResponse, HostData, InterfaceLinkDefinition, SecretValue};
 pub use provider::{LinkConfig, LinkDelete, Provider, config_value};
 pub use run::{PARENT_CHECK_INTERVAL, ProviderBuilder, STDIN_TIMEOUT, read_host_data, run_provider};
+pub use trace::{Results, WrpcServer};
 pub use {async_nats, wrpc_transport, wrpc_transport_nats};

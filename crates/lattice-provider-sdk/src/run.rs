@@ -134,6 +134,8 @@ impl ProviderBuilder {
         let server = wrpc_transport_nats::Client::new(nats.clone(), prefix.as_str(), Some(prefix.as_str().into()))
             .await
             .map_err(|e| ProviderError::with_source(ErrorKind::Wrpc(prefix.clone()), e))?;
+        let traces = crate::trace::start(&host_data, &self.name).map(Arc::new);
+        let server = crate::trace::WrpcServer::new(server, traces.as_ref().map(|t| t.tracer().clone()));
         let (stopping_tx, stopping_rx) = watch::channel(false);
         let stopping = Arc::new(stopping_tx);
         let handle = ProviderHandle::new(host_data.clone(), nats.clone(), server, stopping_rx);
@@ -168,6 +170,7 @@ impl ProviderBuilder {
             provider_id: Arc::clone(&provider_id),
             begun: Arc::new(AtomicBool::new(false)),
             stopping: Arc::clone(&stopping),
+            traces,
         };
         tokio::spawn(link_messages(ctx.clone(), puts, dels, table, keys));
         tokio::spawn(health_checks(ctx.clone(), nats.clone(), health));
@@ -200,6 +203,9 @@ impl ProviderBuilder {
     }
 }
 
+/// How long the last spans may take to export when the provider stops.
+const TRACES_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// What each message task needs.
 struct Ctx<P> {
     provider: Arc<P>,
@@ -208,6 +214,8 @@ struct Ctx<P> {
     /// race.
     begun: Arc<AtomicBool>,
     stopping: Arc<watch::Sender<bool>>,
+    /// The span pipeline, flushed before the provider says it stopped.
+    traces: Option<Arc<lattice_telemetry::Traces>>,
 }
 
 impl<P> Clone for Ctx<P> {
@@ -217,6 +225,7 @@ impl<P> Clone for Ctx<P> {
             provider_id: Arc::clone(&self.provider_id),
             begun: Arc::clone(&self.begun),
             stopping: Arc::clone(&self.stopping),
+            traces: self.traces.clone(),
         }
     }
 }
@@ -234,6 +243,9 @@ impl<P: Provider> Ctx<P> {
             return self.stopped().await;
         }
         self.provider.shutdown().await;
+        if let Some(traces) = &self.traces {
+            traces.shut_down(TRACES_FLUSH_TIMEOUT).await;
+        }
         self.stopping.send_replace(true);
     }
 }

@@ -268,7 +268,7 @@ impl Component {
             None => None,
         };
         let slot = self.runtime().invocation_permit().await?;
-        let (store, budget) = self.new_store();
+        let (store, budget) = self.new_store(crate::TraceContext::current());
         Ok(Invocation {
             store,
             budget,
@@ -311,7 +311,7 @@ impl Component {
 
     /// A fresh store for one invocation, with the deadline starting now,
     /// and the invocation's wall-clock budget.
-    fn new_store(&self) -> (Store<Ctx>, Duration) {
+    fn new_store(&self, trace: Option<Arc<crate::TraceContext>>) -> (Store<Ctx>, Duration) {
         let runtime = self.runtime();
         let (config, limits) = {
             let settings = self.read_settings();
@@ -324,7 +324,7 @@ impl Component {
                 component_id: self.id().clone(),
                 config,
                 keyvalue: runtime.keyvalue().cloned(),
-                links: runtime.link_ctx(self.id()),
+                links: runtime.link_ctx(self.id(), trace),
                 max_memory: limits.max_linear_memory,
                 max_table_elements: limits.max_table_elements,
                 max_resource_entries: limits.max_resource_entries,

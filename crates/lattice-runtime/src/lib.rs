@@ -34,6 +34,7 @@ mod observe;
 mod runtime;
 mod stdio;
 mod store;
+mod trace;
 
 pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, wasm_hash};
 pub use claims::ComponentClaims;
@@ -49,3 +50,4 @@ pub use links::{
 };
 pub use observe::{HTTP_OPERATION, InvocationObserver};
 pub use runtime::{DEFAULT_EPOCH_TICK, Runtime, RuntimeBuilder};
+pub use trace::TraceContext;

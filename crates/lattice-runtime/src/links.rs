@@ -63,6 +63,9 @@ pub struct LinkedCall<'a> {
     /// Positions of parameters sent asynchronously (streams and futures), for the transport
     /// to subscribe to.
     pub paths: &'a [&'a [Option<usize>]],
+    /// The trace context of the invocation making the call, when the embedder ran it inside
+    /// [`crate::TraceContext::scope`].
+    pub trace: Option<&'a crate::TraceContext>,
 }
 
 /// The future [`Links::invoke`] returns.
@@ -135,6 +138,8 @@ pub(crate) struct LinkCtx {
     pub(crate) names: LinkNames,
     pub(crate) timeout: Duration,
     pub(crate) failure: LinkFailure,
+    /// The invocation's trace context, for its calls.
+    pub(crate) trace: Option<Arc<crate::TraceContext>>,
 }
 
 /// The last failure of a forwarded import's call in one store. Such a failure traps the
@@ -177,6 +182,7 @@ impl LinkCtx {
         CallContext {
             source: self.source.clone(),
             route: Some(route),
+            trace: self.trace.clone(),
         }
     }
 
@@ -185,6 +191,7 @@ impl LinkCtx {
         CallContext {
             source: self.source.clone(),
             route: None,
+            trace: self.trace.clone(),
         }
     }
 }
@@ -202,6 +209,7 @@ pub(crate) struct CallContext {
     source: ComponentId,
     /// `None`: resolve from the instance name at the call.
     route: Option<Route>,
+    trace: Option<Arc<crate::TraceContext>>,
 }
 
 /// The wRPC client of one store: resolves each call's link and hands it to [`Links`].
@@ -259,6 +267,7 @@ impl wrpc_transport::Invoke for LinkInvoker {
             function: func,
             params,
             paths: &paths,
+            trace: cx.trace.as_deref(),
         };
         match (links.invoke(call).await, watched) {
             (Ok(streams), None) => Ok(streams),

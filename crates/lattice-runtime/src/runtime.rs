@@ -303,13 +303,14 @@ impl Runtime {
     }
 
     /// What a store of `component` needs to make linked calls.
-    pub(crate) fn link_ctx(&self, component: &ComponentId) -> LinkCtx {
+    pub(crate) fn link_ctx(&self, component: &ComponentId, trace: Option<Arc<crate::TraceContext>>) -> LinkCtx {
         LinkCtx {
             source: component.clone(),
             links: self.inner.links.clone(),
             names: LinkNames::default(),
             timeout: self.inner.link_timeout,
             failure: LinkFailure::default(),
+            trace,
         }
     }
 

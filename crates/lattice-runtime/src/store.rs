@@ -221,15 +221,32 @@ struct HttpHooks {
     links: LinkCtx,
 }
 
+/// Puts the invocation's W3C trace context on an outgoing request that carries none of its
+/// own, so the server it reaches can join the trace.
+fn carry_trace(headers: &mut http::HeaderMap, trace: &crate::TraceContext) {
+    if headers.contains_key("traceparent") {
+        return;
+    }
+    if let Ok(value) = http::HeaderValue::from_str(trace.traceparent()) {
+        headers.insert("traceparent", value);
+        if let Some(Ok(state)) = trace.tracestate().map(http::HeaderValue::from_str) {
+            headers.insert("tracestate", state);
+        }
+    }
+}
+
 /// The link interface outgoing requests go over.
 const OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler";
 
 impl WasiHttpHooks for HttpHooks {
     fn send_request(
         &mut self,
-        request: hyper::Request<HyperOutgoingBody>,
+        mut request: hyper::Request<HyperOutgoingBody>,
         config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
+        if let Some(trace) = &self.links.trace {
+            carry_trace(request.headers_mut(), trace);
+        }
         let Some(route) = self.links.route(OUTGOING_HANDLER) else {
             return Err(ErrorCode::InternalError(Some(format!(
                 "no link named `{}` provides `{OUTGOING_HANDLER}`: link the component to an http-client provider to send HTTP requests",
@@ -243,5 +260,28 @@ impl WasiHttpHooks for HttpHooks {
             Ok(crate::http::send_over_link(&invoker, cx, &route, request, config).await)
         });
         Ok(HostFutureIncomingResponse::pending(task))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_requests_carry_the_invocations_trace_unless_they_have_one() {
+        let trace = crate::TraceContext::new(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            Some("vendor=1"),
+        );
+        let mut headers = http::HeaderMap::new();
+        carry_trace(&mut headers, &trace);
+        assert_eq!(headers["traceparent"], trace.traceparent());
+        assert_eq!(headers["tracestate"], "vendor=1");
+
+        let mut own = http::HeaderMap::new();
+        own.insert("traceparent", http::HeaderValue::from_static("00-guest-own-01"));
+        carry_trace(&mut own, &trace);
+        assert_eq!(own["traceparent"], "00-guest-own-01");
+        assert!(!own.contains_key("tracestate"));
     }
 }

@@ -16,6 +16,7 @@ pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsService
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 pub use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+pub use opentelemetry_proto::tonic::trace::v1::{Span, span};
 use prost::Message as _;
 
 /// The protocol's message types, for tests that look into what arrived.
@@ -57,6 +58,66 @@ impl Received {
             .flat_map(|resource| &resource.scope_metrics)
             .flat_map(|scope| &scope.metrics)
             .map(|metric| metric.name.clone())
+            .collect()
+    }
+}
+
+/// One span as it arrived, with the `service.name` of the resource that sent it.
+#[derive(Debug, Clone)]
+pub struct ReceivedSpan {
+    /// The sender's `service.name` (`wasmcloud-host`, a provider's name).
+    pub service: String,
+    /// The span.
+    pub span: Span,
+}
+
+impl ReceivedSpan {
+    /// The span's trace id, in hex.
+    #[must_use]
+    pub fn trace_id(&self) -> String {
+        hex(&self.span.trace_id)
+    }
+
+    /// The span's id, in hex.
+    #[must_use]
+    pub fn span_id(&self) -> String {
+        hex(&self.span.span_id)
+    }
+
+    /// The parent's span id, in hex (empty for a root span).
+    #[must_use]
+    pub fn parent_span_id(&self) -> String {
+        hex(&self.span.parent_span_id)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Received {
+    /// Every span received, in arrival order.
+    #[must_use]
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.traces
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .flat_map(|resource| {
+                let service = resource
+                    .resource
+                    .as_ref()
+                    .and_then(|r| attribute(&r.attributes, "service.name"))
+                    .unwrap_or_default()
+                    .to_owned();
+                resource
+                    .scope_spans
+                    .iter()
+                    .flat_map(|scope| &scope.spans)
+                    .map(move |span| ReceivedSpan {
+                        service: service.clone(),
+                        span: span.clone(),
+                    })
+            })
             .collect()
     }
 }

@@ -263,6 +263,8 @@ pub struct Observability {
     pub enable_observability: bool,
     /// Metrics.
     pub enable_metrics: bool,
+    /// Traces (the host passes the setting on to the providers it starts).
+    pub enable_traces: bool,
     /// The base OTLP endpoint.
     pub endpoint: Option<String>,
     /// `http` or `grpc`.
@@ -276,6 +278,9 @@ impl Observability {
         }
         if self.enable_metrics {
             command.env("WASMCLOUD_METRICS_ENABLED", "true");
+        }
+        if self.enable_traces {
+            command.env("WASMCLOUD_TRACES_ENABLED", "true");
         }
         if let Some(endpoint) = &self.endpoint {
             command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);

@@ -23,7 +23,11 @@ use crate::host::HostCtx;
 use crate::store::StoredClaims;
 
 /// `component.scale`: checks the request, answers, scales in the background.
-pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) fn scale(
+    ctx: &Arc<HostCtx>,
+    payload: &[u8],
+    request: Option<&lattice_telemetry::Context>,
+) -> Result<CtlResponse<()>, CtlError> {
     let cmd: ScaleComponentCommand = decode(payload, "scale component")?;
     check_id(&cmd.component_id)?;
     if ctx.shutdown.is_requested() {
@@ -44,14 +48,22 @@ pub(super) fn scale(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()
     // As upstream, a limit that does not parse is ignored; the reply says so.
     warnings.extend(component_limits(cmd.component_limits.as_ref()).1);
     let message = warnings.join("; ");
+    let span = work_span(ctx, request, "component.scale", &cmd.component_id, &cmd.component_ref);
     let ctx = Arc::clone(ctx);
-    tokio::spawn(async move { apply_scale(&ctx, cmd).await });
+    tokio::spawn(async move {
+        apply_scale(&ctx, cmd).await;
+        drop(span);
+    });
     Ok(done(message))
 }
 
 /// `component.update`: answers, then swaps in the new reference in the
 /// background.
-pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<()>, CtlError> {
+pub(super) fn update(
+    ctx: &Arc<HostCtx>,
+    payload: &[u8],
+    request: Option<&lattice_telemetry::Context>,
+) -> Result<CtlResponse<()>, CtlError> {
     let cmd: UpdateComponentCommand = decode(payload, "update component")?;
     let id = &cmd.component_id;
     let Some(running) = ctx.components.get(id.as_str()) else {
@@ -70,9 +82,35 @@ pub(super) fn update(ctx: &Arc<HostCtx>, payload: &[u8]) -> Result<CtlResponse<(
             running.image_ref, cmd.new_component_ref
         )
     };
+    let span = work_span(ctx, request, "component.update", id, &cmd.new_component_ref);
     let ctx = Arc::clone(ctx);
-    tokio::spawn(async move { apply_update(&ctx, cmd).await });
+    tokio::spawn(async move {
+        apply_update(&ctx, cmd).await;
+        drop(span);
+    });
     Ok(done(message))
+}
+
+/// The span of a component's start, scale or update carried out after the control request
+/// (`request`'s span) was answered; it ends when the work does.
+fn work_span(
+    ctx: &HostCtx,
+    request: Option<&lattice_telemetry::Context>,
+    name: &'static str,
+    id: &ComponentId,
+    reference: &str,
+) -> Option<lattice_telemetry::Context> {
+    let tracer = ctx.tracer()?;
+    Some(crate::telemetry::spans::start(
+        tracer,
+        &request.cloned().unwrap_or_default(),
+        name,
+        lattice_telemetry::api::SpanKind::Internal,
+        vec![
+            lattice_telemetry::KeyValue::new("component.id", id.to_string()),
+            lattice_telemetry::KeyValue::new("component.ref", reference.to_owned()),
+        ],
+    ))
 }
 
 /// `component.auction`: bids only when every constraint matches a label, the
@@ -421,7 +459,7 @@ async fn install(ctx: &HostCtx, id: &ComponentId, running: RunningComponent, new
     ctx.components.insert(id.clone(), running);
     // Serve the exports of what now runs under `id`; the old subscriptions go once the new
     // ones are in place, so a call in between finds one of them.
-    match crate::rpc::serve(&ctx.nats, &ctx.config.lattice, id, &ctx.components).await {
+    match crate::rpc::serve(&ctx.nats, &ctx.config.lattice, id, &ctx.components, ctx.tracer()).await {
         Ok(server) => ctx.components.set_server(id.clone(), server),
         Err(error) => tracing::warn!(component_id = %id, %error, "component exports are not served over wRPC"),
     }

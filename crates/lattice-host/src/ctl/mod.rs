@@ -113,7 +113,10 @@ async fn handle(ctx: &Arc<HostCtx>, message: async_nats::Message) {
     // A request without a reply subject is still carried out (upstream's
     // `registry.put` and a fire-and-forget `host.stop` are sent that way);
     // only its answer has nowhere to go.
-    let answer = AssertUnwindSafe(dispatch(ctx, &subject, &message.payload))
+    let span = ctx
+        .tracer()
+        .map(|tracer| request_span(ctx, tracer, &subject, message.headers.as_ref()));
+    let answer = AssertUnwindSafe(dispatch(ctx, &subject, &message.payload, span.as_ref()))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
@@ -149,7 +152,62 @@ async fn can_load(ctx: &HostCtx, reference: &str, want: lattice_oci::Want) -> bo
     }
 }
 
-async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
+/// The server span of a control request on `subject`, under the span its headers name.
+fn request_span(
+    ctx: &HostCtx,
+    tracer: &lattice_telemetry::Tracer,
+    subject: &str,
+    headers: Option<&async_nats::HeaderMap>,
+) -> lattice_telemetry::Context {
+    let name = ctx
+        .subjects
+        .parse(subject)
+        .map_or("ctl.unsupported", |op| operation_name(&op));
+    crate::telemetry::spans::start(
+        tracer,
+        &lattice_telemetry::propagate::from_nats(headers),
+        name,
+        lattice_telemetry::api::SpanKind::Server,
+        vec![
+            lattice_telemetry::KeyValue::new("messaging.system", "nats"),
+            lattice_telemetry::KeyValue::new("messaging.destination.name", subject.to_owned()),
+            lattice_telemetry::KeyValue::new("host.id", ctx.identity.host_id.to_string()),
+        ],
+    )
+}
+
+/// The span name of a control operation: `ctl.` and its subject's words.
+fn operation_name(op: &CtlOperation) -> &'static str {
+    match op {
+        CtlOperation::HostPing => "ctl.host.ping",
+        CtlOperation::HostGet(_) => "ctl.host.get",
+        CtlOperation::HostStop(_) => "ctl.host.stop",
+        CtlOperation::LabelPut(_) => "ctl.label.put",
+        CtlOperation::LabelDel(_) => "ctl.label.del",
+        CtlOperation::ComponentScale(_) => "ctl.component.scale",
+        CtlOperation::ComponentUpdate(_) => "ctl.component.update",
+        CtlOperation::ComponentAuction => "ctl.component.auction",
+        CtlOperation::ProviderStart(_) => "ctl.provider.start",
+        CtlOperation::ProviderStop(_) => "ctl.provider.stop",
+        CtlOperation::ProviderAuction => "ctl.provider.auction",
+        CtlOperation::LinkPut => "ctl.link.put",
+        CtlOperation::LinkDel => "ctl.link.del",
+        CtlOperation::LinkGet => "ctl.link.get",
+        CtlOperation::ConfigPut(_) => "ctl.config.put",
+        CtlOperation::ConfigGet(_) => "ctl.config.get",
+        CtlOperation::ConfigDel(_) => "ctl.config.del",
+        CtlOperation::ClaimsGet => "ctl.claims.get",
+        CtlOperation::RegistryPut => "ctl.registry.put",
+        _ => "ctl.unsupported",
+    }
+}
+
+async fn dispatch(
+    ctx: &Arc<HostCtx>,
+    subject: &str,
+    payload: &[u8],
+    span: Option<&lattice_telemetry::Context>,
+) -> Reply {
     let Some(op) = ctx.subjects.parse(subject) else {
         return reply::<()>(Err(CtlError::UnsupportedSubject));
     };
@@ -160,8 +218,8 @@ async fn dispatch(ctx: &Arc<HostCtx>, subject: &str, payload: &[u8]) -> Reply {
         CtlOperation::HostStop(_) => reply(host_ops::stop(ctx, payload)),
         CtlOperation::LabelPut(_) => reply(host_ops::put_label(&ctx.labels, &ctx.events, payload).await),
         CtlOperation::LabelDel(_) => reply(host_ops::delete_label(&ctx.labels, &ctx.events, payload).await),
-        CtlOperation::ComponentScale(_) => reply(component_ops::scale(ctx, payload)),
-        CtlOperation::ComponentUpdate(_) => reply(component_ops::update(ctx, payload)),
+        CtlOperation::ComponentScale(_) => reply(component_ops::scale(ctx, payload, span)),
+        CtlOperation::ComponentUpdate(_) => reply(component_ops::update(ctx, payload, span)),
         CtlOperation::ComponentAuction => component_ops::auction(ctx, payload).await,
         CtlOperation::ProviderStart(_) => provider_ops::start(ctx, payload).await,
         CtlOperation::ProviderStop(_) => reply(provider_ops::stop(ctx, payload).await),

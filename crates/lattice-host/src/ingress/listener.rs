@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use super::config::ClientLimits;
 use super::error::IngressError;
-use super::lookup::{ComponentLookup, RequestObserver, ServedRequest};
+use super::lookup::{ComponentLookup, ServedRequest};
 use super::routes::RouteSet;
 use super::service::{self, Shared};
 
@@ -79,7 +79,7 @@ impl Listener {
         address: SocketAddr,
         routes: RouteSet,
         lookup: Arc<dyn ComponentLookup>,
-        observer: Option<Arc<dyn RequestObserver>>,
+        instruments: super::Instruments,
         clients: Arc<Clients>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Self, IngressError> {
@@ -95,7 +95,8 @@ impl Listener {
             lookup,
             local_host,
             limits: clients.limits,
-            observer,
+            observer: instruments.observer,
+            tracer: instruments.tracer,
         });
         let (stop, stop_rx) = watch::channel(None);
         let task = runtime.spawn(accept_loop(listener, Arc::clone(&shared), clients, stop_rx));

@@ -57,6 +57,15 @@ pub use config::{ClientLimits, DEFAULT_ADDRESS, DEFAULT_DRAIN_TIMEOUT, IngressSe
 pub use error::IngressError;
 pub use lookup::{ComponentLookup, RequestObserver, ServedRequest};
 
+/// What an ingress tells of its requests beyond answering them.
+#[derive(Clone, Default)]
+pub(crate) struct Instruments {
+    /// Told of every answered request.
+    pub(crate) observer: Option<Arc<dyn RequestObserver>>,
+    /// Starts a server span per request routed to a component.
+    pub(crate) tracer: Option<lattice_telemetry::Tracer>,
+}
+
 use config::RouteSpec;
 use listener::{Clients, Listener};
 use routes::RouteSet;
@@ -89,8 +98,8 @@ impl RouteKey {
 pub struct HttpIngress {
     settings: IngressSettings,
     lookup: Arc<dyn ComponentLookup>,
-    /// Told of every answered request, if anyone asked.
-    observer: Option<Arc<dyn RequestObserver>>,
+    /// Told of every answered request, and tracing them, if anyone asked.
+    instruments: Instruments,
     /// Connection slots and limits, shared by every listener.
     clients: Arc<Clients>,
     runtime: tokio::runtime::Handle,
@@ -146,6 +155,15 @@ impl HttpIngress {
         lookup: impl ComponentLookup,
         observer: Option<Arc<dyn RequestObserver>>,
     ) -> Result<Self, IngressError> {
+        Self::instrumented(settings, lookup, Instruments { observer, tracer: None })
+    }
+
+    /// As [`HttpIngress::observed`], with a span per request when `instruments` has a tracer.
+    pub(crate) fn instrumented(
+        settings: IngressSettings,
+        lookup: impl ComponentLookup,
+        instruments: Instruments,
+    ) -> Result<Self, IngressError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| IngressError::NoRuntime)?;
         let lookup: Arc<dyn ComponentLookup> = Arc::new(lookup);
         let clients = Arc::new(Clients::new(settings.client_limits));
@@ -155,7 +173,7 @@ impl HttpIngress {
                 settings.default_address,
                 RouteSet::Paths(Vec::new()),
                 Arc::clone(&lookup),
-                observer.clone(),
+                instruments.clone(),
                 Arc::clone(&clients),
                 &runtime,
             )?),
@@ -166,7 +184,7 @@ impl HttpIngress {
                     hosts: Vec::new(),
                 },
                 Arc::clone(&lookup),
-                observer.clone(),
+                instruments.clone(),
                 Arc::clone(&clients),
                 &runtime,
             )?),
@@ -174,7 +192,7 @@ impl HttpIngress {
         Ok(Self {
             settings,
             lookup,
-            observer,
+            instruments,
             clients,
             runtime,
             state: Mutex::new(State {
@@ -242,7 +260,7 @@ impl HttpIngress {
                     *address,
                     RouteSet::Single(key.component_id.clone()),
                     Arc::clone(&self.lookup),
-                    self.observer.clone(),
+                    self.instruments.clone(),
                     Arc::clone(&self.clients),
                     &self.runtime,
                 )?;

@@ -14,11 +14,14 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use lattice_runtime::{ComponentId, ErrorKind, ResponseBody};
+use lattice_telemetry::api::SpanKind;
+use lattice_telemetry::{Context, KeyValue};
 
 use super::body::BoundedBody;
 use super::config::ClientLimits;
 use super::lookup::ComponentLookup;
 use super::routes::RouteSet;
+use crate::telemetry::spans;
 
 /// What every connection of one listener shares.
 pub(crate) struct Shared {
@@ -33,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) limits: ClientLimits,
     /// Told of each answered request, if anyone asked.
     pub(crate) observer: Option<Arc<dyn super::RequestObserver>>,
+    /// Starts a span per request routed to a running component, when traces are on.
+    pub(crate) tracer: Option<lattice_telemetry::Tracer>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -75,14 +80,55 @@ pub(crate) async fn serve(
     }
     let idle = shared.limits.body_idle_timeout;
     let request = request.map(|body| BoundedBody::new(body, limit, idle));
-    match component.handle_http(request).await {
-        Ok(response) => Ok(response),
+    match &shared.tracer {
+        None => Ok(answer(&component_id, component.handle_http(request).await)),
+        Some(tracer) => {
+            let cx = request_span(tracer, &request, &component_id);
+            let handled = spans::for_runtime(&cx).scope(component.handle_http(request)).await;
+            let response = answer(&component_id, handled);
+            let status = response.status();
+            spans::set(
+                &cx,
+                KeyValue::new("http.response.status_code", i64::from(status.as_u16())),
+            );
+            if status.is_server_error() {
+                spans::fail(&cx, status.to_string());
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// The server span of a request the ingress hands to `component_id`, under the span its
+/// `traceparent` header names (if any). It ends when the response head is ready.
+fn request_span<B>(tracer: &lattice_telemetry::Tracer, request: &Request<B>, component_id: &ComponentId) -> Context {
+    let parent = lattice_telemetry::propagate::from_http(request.headers());
+    let method = request.method().as_str().to_owned();
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", method.clone()),
+        KeyValue::new("url.path", request.uri().path().to_owned()),
+        KeyValue::new("url.scheme", request.uri().scheme_str().unwrap_or("http").to_owned()),
+        KeyValue::new("component.id", component_id.to_string()),
+    ];
+    if let Some(host) = request.uri().host() {
+        attributes.push(KeyValue::new("server.address", host.to_owned()));
+    }
+    spans::start(tracer, &parent, method, SpanKind::Server, attributes)
+}
+
+/// The response to a request the component handled (or failed).
+fn answer(
+    component_id: &ComponentId,
+    handled: lattice_runtime::Result<Response<ResponseBody>>,
+) -> Response<ResponseBody> {
+    match handled {
+        Ok(response) => response,
         // The host stopped the component while the request waited for an instance.
-        Err(err) if *err.kind() == ErrorKind::Stopped => Ok(not_running(&component_id)),
+        Err(err) if *err.kind() == ErrorKind::Stopped => not_running(component_id),
         // The host's policy refused it: the caller is told why; nothing failed.
         Err(err) if matches!(err.kind(), ErrorKind::Denied { .. }) => {
             tracing::debug!(component_id = %component_id, reason = %err, "http request denied by policy");
-            Ok(text(StatusCode::FORBIDDEN, format!("{err}\n")))
+            text(StatusCode::FORBIDDEN, format!("{err}\n"))
         }
         Err(err) => {
             let status = match err.kind() {
@@ -95,7 +141,7 @@ pub(crate) async fn serve(
                 error = %crate::error::chain(&err),
                 "http request failed in the component"
             );
-            Ok(text(status, format!("{err}\n")))
+            text(status, format!("{err}\n"))
         }
     }
 }

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 
 use lattice_runtime::{ComponentId, Incoming, InvokeFuture, LinkError, LinkedCall, Links, Outgoing};
+use lattice_telemetry::KeyValue;
+use lattice_telemetry::api::SpanKind;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wrpc_transport::Invoke as _;
 
 use crate::state::LinkTargets;
-use crate::telemetry::{CallProbe, HostMetrics};
+use crate::telemetry::{CallProbe, HostMetrics, spans};
 
 /// Header naming the calling component, as upstream hosts send it.
 pub(crate) const SOURCE_ID: &str = "source-id";
@@ -29,16 +31,24 @@ pub(crate) struct LatticeLinks {
     clients: Mutex<HashMap<Arc<str>, wrpc_transport_nats::Client>>,
     /// Times each call, when metrics are on.
     metrics: Option<Arc<HostMetrics>>,
+    /// Starts a client span per call, when traces are on.
+    tracer: Option<lattice_telemetry::Tracer>,
 }
 
 impl LatticeLinks {
-    pub(crate) fn new(lattice: &str, targets: Arc<LinkTargets>, metrics: Option<Arc<HostMetrics>>) -> Self {
+    pub(crate) fn new(
+        lattice: &str,
+        targets: Arc<LinkTargets>,
+        metrics: Option<Arc<HostMetrics>>,
+        tracer: Option<lattice_telemetry::Tracer>,
+    ) -> Self {
         Self {
             lattice: lattice.to_owned(),
             targets,
             nats: OnceLock::new(),
             clients: Mutex::default(),
             metrics,
+            tracer,
         }
     }
 
@@ -76,14 +86,15 @@ impl Links for LatticeLinks {
 
     fn invoke<'a>(&'a self, call: LinkedCall<'a>) -> InvokeFuture<'a> {
         Box::pin(async move {
-            let probe = self
-                .metrics
-                .as_ref()
-                .map(|metrics| metrics.call(call.source.as_str(), call.instance, call.function));
+            let record = CallRecord {
+                probe: self
+                    .metrics
+                    .as_ref()
+                    .map(|metrics| metrics.call(call.source.as_str(), call.instance, call.function)),
+                span: self.tracer.as_ref().map(|tracer| call_span(tracer, &call)),
+            };
             let failed = |e: LinkError| {
-                if let Some(probe) = &probe {
-                    probe.fail();
-                }
+                record.fail(&e);
                 e
             };
             let target: Arc<str> = call.target.into();
@@ -91,6 +102,9 @@ impl Links for LatticeLinks {
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(SOURCE_ID, call.source.as_str());
             headers.insert(LINK_NAME, call.link_name);
+            if let Some(span) = &record.span {
+                lattice_telemetry::propagate::into_nats(span, &mut headers);
+            }
             let (outgoing, incoming) = client
                 .invoke(Some(headers), call.instance, call.function, call.params, call.paths)
                 .await
@@ -103,7 +117,7 @@ impl Links for LatticeLinks {
             let target = Arc::new(Unanswered {
                 target,
                 lattice: self.lattice.clone(),
-                probe,
+                record,
             });
             Ok((
                 Outgoing::new(Named {
@@ -121,23 +135,59 @@ impl Links for LatticeLinks {
     }
 }
 
+/// The client span of `call`, under the span of the invocation making it.
+fn call_span(tracer: &lattice_telemetry::Tracer, call: &LinkedCall<'_>) -> lattice_telemetry::Context {
+    let parent = call.trace.map(spans::from_runtime).unwrap_or_default();
+    spans::start(
+        tracer,
+        &parent,
+        format!("{}/{}", call.instance, call.function),
+        SpanKind::Client,
+        vec![
+            KeyValue::new("rpc.system", "wrpc"),
+            KeyValue::new("rpc.service", call.instance.to_owned()),
+            KeyValue::new("rpc.method", call.function.to_owned()),
+            KeyValue::new("component.id", call.source.to_string()),
+            KeyValue::new("link.name", call.link_name.to_owned()),
+            KeyValue::new("link.target", call.target.to_owned()),
+        ],
+    )
+}
+
+/// What is recorded of one call: its timing (metrics) and its span (traces), each ended
+/// once the call's last stream is dropped.
+#[derive(Debug, Default)]
+struct CallRecord {
+    probe: Option<CallProbe>,
+    span: Option<lattice_telemetry::Context>,
+}
+
+impl CallRecord {
+    /// Counts the call as failed, for `why`.
+    fn fail(&self, why: &dyn std::fmt::Display) {
+        if let Some(probe) = &self.probe {
+            probe.fail();
+        }
+        if let Some(span) = &self.span {
+            spans::fail(span, why.to_string());
+        }
+    }
+}
+
 /// What the streams of one call share: what to say when nobody answers, and the call's
-/// timing, recorded once its last stream is dropped.
+/// record.
 #[derive(Debug)]
 struct Unanswered {
     target: Arc<str>,
     lattice: String,
-    probe: Option<CallProbe>,
+    record: CallRecord,
 }
 
 impl Unanswered {
     /// The transport reports "no responders" as `NotConnected`; say who did not answer. Any
     /// error on a stream counts the call as failed.
     fn explain(&self, err: std::io::Error) -> std::io::Error {
-        if let Some(probe) = &self.probe {
-            probe.fail();
-        }
-        if err.kind() == std::io::ErrorKind::NotConnected {
+        let err = if err.kind() == std::io::ErrorKind::NotConnected {
             std::io::Error::new(
                 err.kind(),
                 format!(
@@ -147,7 +197,9 @@ impl Unanswered {
             )
         } else {
             err
-        }
+        };
+        self.record.fail(&err);
+        err
     }
 }
 
@@ -200,13 +252,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for Named<T> {
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         // Results are read only as far as they go: the call's own stream ending here means
         // the target failed before answering (its log says why).
-        if this.root
-            && matches!(polled, Poll::Ready(Ok(())))
-            && buf.filled().len() == before
-            && buf.remaining() > 0
-            && let Some(probe) = &this.target.probe
-        {
-            probe.fail();
+        if this.root && matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0 {
+            this.target.record.fail(&"the target closed the call without answering");
         }
         polled.map_err(|e| this.target.explain(e))
     }
@@ -221,7 +268,7 @@ mod tests {
         let unanswered = Unanswered {
             target: "kv-redis".into(),
             lattice: "default".into(),
-            probe: None,
+            record: CallRecord::default(),
         };
         let err = unanswered.explain(std::io::ErrorKind::NotConnected.into());
         assert_eq!(

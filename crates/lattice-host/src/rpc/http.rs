@@ -9,24 +9,42 @@ use lattice_control_interface::ComponentId;
 use lattice_interfaces::bindings::exports::wrpc::http::incoming_handler::Handler;
 use lattice_interfaces::http::{self, ErrorCode, Request, Response};
 use lattice_runtime::HttpErrorCode;
+use wrpc_transport_nats::NatsContext;
 
 use crate::components::Components;
+use crate::telemetry::spans;
 
 /// Serves one component's HTTP handler over wRPC.
 #[derive(Debug, Clone)]
 pub(super) struct HttpBridge {
     id: ComponentId,
     components: Arc<Components>,
+    /// Starts a server span per request, when traces are on.
+    tracer: Option<lattice_telemetry::Tracer>,
 }
 
 impl HttpBridge {
-    pub(super) fn new(id: ComponentId, components: Arc<Components>) -> Self {
-        Self { id, components }
+    pub(super) fn new(id: ComponentId, components: Arc<Components>, tracer: Option<lattice_telemetry::Tracer>) -> Self {
+        Self { id, components, tracer }
     }
 }
 
-impl<Ctx: Send> Handler<Ctx> for HttpBridge {
-    async fn handle(&self, _cx: Ctx, request: Request) -> anyhow::Result<Result<Response, ErrorCode>> {
+impl Handler<NatsContext> for HttpBridge {
+    async fn handle(&self, cx: NatsContext, request: Request) -> anyhow::Result<Result<Response, ErrorCode>> {
+        let Some(tracer) = &self.tracer else {
+            return self.serve(request).await;
+        };
+        let span = super::server::invocation_span(tracer, &cx, &self.id, "wrpc:http/incoming-handler@0.1.0", "handle");
+        let answered = spans::for_runtime(&span).scope(self.serve(request)).await;
+        if let Ok(Err(error)) = &answered {
+            spans::fail(&span, format!("{error:?}"));
+        }
+        answered
+    }
+}
+
+impl HttpBridge {
+    async fn serve(&self, request: Request) -> anyhow::Result<Result<Response, ErrorCode>> {
         let Some(running) = self.components.get(self.id.as_str()) else {
             return Ok(Err(ErrorCode::InternalError(Some(format!(
                 "component `{}` is not running on this host",

@@ -12,10 +12,13 @@ use futures::StreamExt as _;
 use futures::stream::{self, BoxStream};
 use lattice_control_interface::ComponentId;
 use lattice_interfaces::bindings::exports::wrpc::http::incoming_handler;
+use lattice_telemetry::KeyValue;
+use lattice_telemetry::api::SpanKind;
 use wrpc_transport::Serve as _;
 
 use super::http::HttpBridge;
 use crate::components::Components;
+use crate::telemetry::spans;
 
 /// One call, ready to run.
 type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -43,6 +46,7 @@ pub(crate) async fn serve(
     lattice: &str,
     id: &ComponentId,
     components: &Arc<Components>,
+    tracer: Option<&lattice_telemetry::Tracer>,
 ) -> Result<Server, String> {
     let Some(running) = components.get(id.as_str()) else {
         return Err(format!("component `{id}` is not running"));
@@ -67,6 +71,7 @@ pub(crate) async fn serve(
         let export = export.clone();
         let id = id.clone();
         let components = Arc::clone(components);
+        let tracer = tracer.cloned();
         streams.push(
             invocations
                 .filter_map(move |accepted| {
@@ -75,20 +80,30 @@ pub(crate) async fn serve(
                             |e| tracing::debug!(component_id = %id, error = %format!("{e:#}"), "wRPC handshake failed"),
                         )
                         .ok()
-                        .map(|(_cx, results, params)| {
+                        .map(|(cx, results, params)| {
                             let export = export.clone();
                             let id = id.clone();
                             let components = Arc::clone(&components);
+                            let span = tracer
+                                .as_ref()
+                                .map(|tracer| invocation_span(tracer, &cx, &id, export.instance(), export.function()));
                             Box::pin(async move {
                                 let Some(running) = components.get(id.as_str()) else {
                                     tracing::debug!(component_id = %id, "wRPC call for a component that stopped");
                                     return;
                                 };
-                                let called = running
-                                    .component
-                                    .invoke(export.instance(), export.function(), params, results)
-                                    .await;
+                                let invoke =
+                                    running
+                                        .component
+                                        .invoke(export.instance(), export.function(), params, results);
+                                let called = match &span {
+                                    Some(span) => spans::for_runtime(span).scope(invoke).await,
+                                    None => invoke.await,
+                                };
                                 if let Err(err) = called {
+                                    if let Some(span) = &span {
+                                        spans::fail(span, crate::error::chain(&err));
+                                    }
                                     tracing::warn!(
                                         component_id = %id,
                                         instance = export.instance(),
@@ -105,7 +120,7 @@ pub(crate) async fn serve(
         );
     }
     if component.exports_http() {
-        let bridge = HttpBridge::new(id.clone(), Arc::clone(components));
+        let bridge = HttpBridge::new(id.clone(), Arc::clone(components), tracer.cloned());
         let [(_, _, invocations)] = incoming_handler::serve_interface(&client, bridge)
             .await
             .map_err(|e| format!("cannot serve `wrpc:http/incoming-handler` of component `{id}`: {e:#}"))?;
@@ -139,4 +154,32 @@ pub(crate) async fn serve(
         }
     });
     Ok(Server { task })
+}
+
+/// The server span of a call of `instance`'s `function` of component `id`, under the span the
+/// call's NATS headers name (the caller's), if any.
+pub(super) fn invocation_span(
+    tracer: &lattice_telemetry::Tracer,
+    cx: &wrpc_transport_nats::NatsContext,
+    id: &ComponentId,
+    instance: &str,
+    function: &str,
+) -> lattice_telemetry::Context {
+    let parent = lattice_telemetry::propagate::from_nats(cx.headers.as_ref());
+    let mut attributes = vec![
+        KeyValue::new("rpc.system", "wrpc"),
+        KeyValue::new("rpc.service", instance.to_owned()),
+        KeyValue::new("rpc.method", function.to_owned()),
+        KeyValue::new("component.id", id.to_string()),
+    ];
+    if let Some(caller) = cx.headers.as_ref().and_then(|h| h.get(super::client::SOURCE_ID)) {
+        attributes.push(KeyValue::new("caller.id", caller.as_str().to_owned()));
+    }
+    spans::start(
+        tracer,
+        &parent,
+        format!("{instance}/{function}"),
+        SpanKind::Server,
+        attributes,
+    )
 }

@@ -1,14 +1,16 @@
-//! The host's telemetry (RFC 0001, ADR 0017): upstream's `wasmcloud_host.*` metrics, recorded
-//! where invocations and linked calls pass and exported over OTLP (HTTP by default, gRPC by
-//! choice) to the endpoint upstream's flags and `OTEL_EXPORTER_OTLP_*` variables name.
+//! The host's telemetry (RFC 0001, ADR 0017, ADR 0019): upstream's `wasmcloud_host.*`
+//! metrics, recorded where invocations and linked calls pass, and spans for control requests,
+//! component starts, invocations and linked calls, all exported over OTLP (HTTP by default,
+//! gRPC by choice) to the endpoints upstream's flags and `OTEL_EXPORTER_OTLP_*` variables name
+//! (`lattice-telemetry`).
 //!
-//! Each host owns its meter provider (none is installed globally), so several hosts in one
-//! process (tests, `wash dev`) report apart. With metrics off nothing is created: no observer
-//! is set on components and recording costs nothing.
+//! Each host owns its meter and tracer providers (none is installed globally), so several hosts
+//! in one process (tests, `wash dev`) report apart. With a signal off nothing of it is created:
+//! no observer is set on components, no span is started, and recording costs nothing.
 
-mod export;
 mod metrics;
 mod process;
+pub(crate) mod spans;
 
 use std::time::Duration;
 
@@ -17,7 +19,8 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
-pub(crate) use self::export::{Protocol, Signal, endpoint};
+pub(crate) use lattice_telemetry::{Protocol, Signal, endpoint};
+
 pub(crate) use self::metrics::{CallProbe, HostMetrics};
 
 /// The metrics pipeline of one host.
@@ -51,7 +54,7 @@ impl Telemetry {
         if !config.metrics_enabled() {
             return Ok(None);
         }
-        let exporter = export::metric_exporter(config)?;
+        let exporter = lattice_telemetry::metric_exporter(config)?;
         let resource = opentelemetry_sdk::Resource::builder()
             .with_service_name(SERVICE_NAME)
             .build();
@@ -105,6 +108,25 @@ const METER_NAME: &str = "wasmcloud-host";
 
 /// How often the machine's memory and CPU are sampled.
 const PROCESS_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Starts the host's span pipeline as `config` says, or returns `None` when traces are off.
+///
+/// # Errors
+///
+/// When the protocol or an endpoint is not usable; the text names it and the fix.
+pub(crate) fn start_traces(
+    config: &OtelConfig,
+    host: &HostIdentity<'_>,
+) -> Result<Option<lattice_telemetry::Traces>, String> {
+    lattice_telemetry::Traces::start(
+        config,
+        lattice_telemetry::Service {
+            name: SERVICE_NAME,
+            version: host.version,
+            attributes: scope_attributes(host),
+        },
+    )
+}
 
 /// Upstream's meter scope attributes: who and where the host is.
 fn scope_attributes(host: &HostIdentity<'_>) -> Vec<KeyValue> {

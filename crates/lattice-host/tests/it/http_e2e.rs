@@ -13,10 +13,16 @@ use crate::support::{Lattice, WAIT, data, file_ref, wait_event, wait_until};
 
 /// A plain HTTP/1.1 GET; returns the raw response.
 pub(crate) async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    get_with(addr, path, &[]).await
+}
+
+/// A plain HTTP/1.1 GET with extra header lines (`name: value`); returns the raw response.
+pub(crate) async fn get_with(addr: std::net::SocketAddr, path: &str, headers: &[&str]) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connecting to the ingress");
-    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n{extra}connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     tokio::time::timeout(WAIT, stream.read_to_string(&mut response))

@@ -21,5 +21,6 @@ mod providers;
 mod restart;
 mod start_checks;
 mod support;
+mod traces;
 mod trust;
 mod wrpc;

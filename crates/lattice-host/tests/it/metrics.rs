@@ -230,9 +230,10 @@ async fn a_host_exports_upstreams_metrics_over_otlp() {
     assert!(received.refused.is_empty(), "{:?}", received.refused);
 }
 
-/// Metrics off (the default): the host sends nothing, even with a collector listening.
+/// Metrics and traces off (the default): the host sends nothing, even with a collector
+/// listening.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_host_without_metrics_sends_nothing() {
+async fn a_host_without_telemetry_sends_nothing() {
     let receiver = Receiver::start();
     let lattice = Lattice::start().await;
     let mut config = lattice.host_config(&[]);
@@ -244,7 +245,7 @@ async fn a_host_without_metrics_sends_nothing() {
     host.stop(Some(tokio::time::Instant::now() + Duration::from_secs(10)))
         .await;
     let received = receiver.received();
-    assert!(received.metrics.is_empty() && received.refused.is_empty());
+    assert!(received.metrics.is_empty() && received.traces.is_empty() && received.refused.is_empty());
 }
 
 /// A bad endpoint is refused at start, naming the setting and the fix.
@@ -258,16 +259,23 @@ async fn a_bad_metrics_endpoint_is_refused_at_start() {
     let text = err.to_string();
     assert!(text.contains("`collector:4318` is not an OTLP endpoint"), "{text}");
     assert!(text.contains("http://127.0.0.1:4318"), "{text}");
+
+    // A signal's own endpoint is checked when that signal is on.
+    let mut config = lattice.host_config(&[]);
+    config.observability.enable_traces = Some(true);
+    config.observability.traces_endpoint = Some("not a url".into());
+    let err = lattice_host::Host::start(config).await.unwrap_err().to_string();
+    assert!(err.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT `not a url`"), "{err}");
 }
 
-/// `--observability-protocol grpc`: the same metrics over OTLP/gRPC, to the collector's
-/// `MetricsService`.
+/// `--observability-protocol grpc`: the same metrics and spans over OTLP/gRPC, to the
+/// collector's `MetricsService` and `TraceService`.
 #[tokio::test(flavor = "multi_thread")]
-async fn metrics_go_over_grpc_when_asked() {
+async fn telemetry_goes_over_grpc_when_asked() {
     let receiver = Receiver::start_grpc();
     let lattice = Lattice::start().await;
     let mut config = lattice.host_config(&[]);
-    config.observability.enable_metrics = Some(true);
+    config.observability.enable_observability = true;
     config.observability.protocol = "Grpc".into();
     config.observability.observability_endpoint = Some(receiver.endpoint());
     let host = lattice_host::Host::start(config).await.expect("host starts");
@@ -285,5 +293,12 @@ async fn metrics_go_over_grpc_when_asked() {
                 .is_some_and(|m| sum_where(m, of(&hello_ref, HTTP_HANDLE)) == 3)
         })
         .await;
-    assert!(receiver.received().refused.is_empty());
+    let received = receiver.received();
+    let requests = received
+        .spans()
+        .into_iter()
+        .filter(|s| s.span.name == "GET" && attribute(&s.span.attributes, "component.id") == Some("hello"))
+        .count();
+    assert_eq!(requests, 3, "one span per request");
+    assert!(received.refused.is_empty());
 }

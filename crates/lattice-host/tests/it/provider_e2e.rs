@@ -11,7 +11,7 @@ use lattice_test_support::redis::RedisServer;
 use lattice_test_support::{guests, providers};
 use redis::AsyncCommands as _;
 
-use crate::support::{Lattice, WAIT};
+use crate::support::{Lattice, WAIT, keyvalue_link};
 
 fn free_address() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -73,15 +73,7 @@ async fn kvcounter_counts_in_redis_through_two_providers_on_two_hosts() {
         .await
         .unwrap();
     client
-        .put_link(&Link {
-            source_id: ComponentId::new("kvcounter"),
-            target: ComponentId::new("kv-redis"),
-            wit_namespace: "wasi".into(),
-            wit_package: "keyvalue".into(),
-            interfaces: vec!["store".into(), "atomics".into(), "batch".into()],
-            target_config: vec![ConfigName::new("redis")],
-            ..Link::default()
-        })
+        .put_link(&keyvalue_link("kvcounter", "kv-redis", "redis"))
         .await
         .unwrap();
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use lattice_control_interface::{
-    Client, ComponentId, Event, EventStream, LatticeEvent, ProviderId, ScaleComponentCommand, StartProviderCommand,
+    Client, ComponentId, ConfigName, Event, EventStream, LatticeEvent, Link, ProviderId, ScaleComponentCommand,
+    StartProviderCommand,
 };
 use lattice_host::{Host, HostConfig};
 use lattice_test_support::nats::NatsServer;
@@ -14,6 +15,20 @@ use lattice_test_support::nats::NatsServer;
 /// How long any one wait may take before the test fails. Generous: the
 /// first component compile on a loaded CI machine is slow.
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The link that sends `source`'s `wasi:keyvalue` calls (store, atomics, batch) to `target`,
+/// with the named config given to the target.
+pub fn keyvalue_link(source: &str, target: &str, target_config: &str) -> Link {
+    Link {
+        source_id: ComponentId::new(source),
+        target: ComponentId::new(target),
+        wit_namespace: "wasi".into(),
+        wit_package: "keyvalue".into(),
+        interfaces: vec!["store".into(), "atomics".into(), "batch".into()],
+        target_config: vec![ConfigName::new(target_config)],
+        ..Link::default()
+    }
+}
 
 /// A NATS server and a control client on it.
 pub struct Lattice {

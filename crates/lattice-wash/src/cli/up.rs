@@ -61,12 +61,15 @@ pub(crate) struct UpArgs {
     /// How long the host may take to answer its first request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     wait_timeout_ms: u64,
-    /// Have the host export its telemetry over OTLP (today: its wasmcloud_host.* metrics)
+    /// Have the host export its telemetry over OTLP: its wasmcloud_host.* metrics and its spans
     #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
     enable_observability: bool,
     /// Have the host export its wasmcloud_host.* metrics over OTLP
     #[arg(long, env = "WASMCLOUD_METRICS_ENABLED")]
     enable_metrics: bool,
+    /// Have the host (and the providers it starts) export spans over OTLP
+    #[arg(long, env = "WASMCLOUD_TRACES_ENABLED")]
+    enable_traces: bool,
     /// Base OTLP endpoint for the host's telemetry, e.g. http://127.0.0.1:4318
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     override_observability_endpoint: Option<String>,
@@ -97,6 +100,7 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<Output> {
         observability: Observability {
             enable_observability: args.enable_observability,
             enable_metrics: args.enable_metrics,
+            enable_traces: args.enable_traces,
             endpoint: args.override_observability_endpoint,
             protocol: args.observability_protocol,
         },

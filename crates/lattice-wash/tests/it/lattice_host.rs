@@ -641,10 +641,11 @@ fn up_in_the_foreground_stops_everything_on_interrupt() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-/// `wash up --enable-metrics` passes the telemetry settings on: the host it starts exports
-/// its metrics to the OTLP endpoint given, and `wash down` (a graceful stop) sends the last.
+/// `wash up --enable-metrics --enable-traces` passes the telemetry settings on: the host it
+/// starts exports its metrics and spans to the OTLP endpoint given, and `wash down` (a graceful
+/// stop) sends the last.
 #[test]
-fn up_passes_metrics_settings_to_the_host() {
+fn up_passes_telemetry_settings_to_the_host() {
     let receiver = lattice_test_support::otlp::Receiver::start();
     let nats = NatsServer::start();
     let state = tempfile::tempdir().unwrap();
@@ -658,6 +659,7 @@ fn up_passes_metrics_settings_to_the_host() {
             "--nats-port",
             &port,
             "--enable-metrics",
+            "--enable-traces",
             "--override-observability-endpoint",
             &endpoint,
             "-o",
@@ -681,5 +683,11 @@ fn up_passes_metrics_settings_to_the_host() {
                 })
             })
         }) && r.metric("wasmcloud_host.process.memory.total.bytes").is_some()
+    }));
+    // The host's spans went too: at least the control requests wash sent it.
+    runtime.block_on(receiver.wait_until("the host's spans", Duration::from_secs(30), |r| {
+        r.spans()
+            .iter()
+            .any(|s| s.service == "wasmcloud-host" && s.span.name.starts_with("ctl."))
     }));
 }

@@ -11,13 +11,14 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// How long one export may take before it is abandoned (the next one carries the data).
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
+pub enum Protocol {
     /// OTLP/HTTP with protobuf bodies (upstream's default).
     Http,
     /// OTLP/gRPC.
@@ -30,7 +31,7 @@ impl Protocol {
     /// # Errors
     ///
     /// For any other name.
-    pub(crate) fn of(config: &OtelConfig) -> Result<Self, String> {
+    pub fn of(config: &OtelConfig) -> Result<Self, String> {
         match config.protocol.to_ascii_lowercase().as_str() {
             "http" => Ok(Self::Http),
             "grpc" => Ok(Self::Grpc),
@@ -52,8 +53,11 @@ impl fmt::Display for Protocol {
 
 /// A kind of telemetry, for its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Signal {
+pub enum Signal {
+    /// `wasmcloud_host.*` and other metrics.
     Metrics,
+    /// Spans.
+    Traces,
 }
 
 impl Signal {
@@ -61,6 +65,7 @@ impl Signal {
     fn http_path(self) -> &'static str {
         match self {
             Self::Metrics => "/v1/metrics",
+            Self::Traces => "/v1/traces",
         }
     }
 
@@ -68,12 +73,21 @@ impl Signal {
     fn own_endpoint(self, config: &OtelConfig) -> Option<&str> {
         match self {
             Self::Metrics => config.metrics_endpoint.as_deref(),
+            Self::Traces => config.traces_endpoint.as_deref(),
         }
     }
 
     fn flag(self) -> &'static str {
         match self {
             Self::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            Self::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Metrics => "metrics",
+            Self::Traces => "spans",
         }
     }
 }
@@ -86,7 +100,7 @@ impl Signal {
 /// # Errors
 ///
 /// When the protocol is unknown, or an endpoint is not an `http(s)://` URL.
-pub(crate) fn endpoint(config: &OtelConfig, signal: Signal) -> Result<String, String> {
+pub fn endpoint(config: &OtelConfig, signal: Signal) -> Result<String, String> {
     let protocol = Protocol::of(config)?;
     if let Some(own) = signal.own_endpoint(config) {
         let uri = parse(own, signal.flag())?;
@@ -129,7 +143,7 @@ fn origin(uri: &http::Uri) -> String {
 
 /// The OTLP metric exporter `config` asks for. Must be called within the tokio runtime the
 /// exports are to run on.
-pub(crate) fn metric_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp::MetricExporter>, String> {
+pub fn metric_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp::MetricExporter>, String> {
     let endpoint = endpoint(config, Signal::Metrics)?;
     let built = match Protocol::of(config)? {
         Protocol::Http => opentelemetry_otlp::MetricExporter::builder()
@@ -145,24 +159,63 @@ pub(crate) fn metric_exporter(config: &OtelConfig) -> Result<Reported<openteleme
             .build(),
     };
     let exporter = built.map_err(|e| format!("cannot export metrics to `{endpoint}`: {e}"))?;
-    Ok(Reported::new(exporter, endpoint))
+    Ok(Reported::new(exporter, endpoint, Signal::Metrics))
+}
+
+/// The OTLP span exporter `config` asks for. Must be called within the tokio runtime the
+/// exports are to run on.
+pub fn span_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp::SpanExporter>, String> {
+    let endpoint = endpoint(config, Signal::Traces)?;
+    let built = match Protocol::of(config)? {
+        Protocol::Http => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(OnRuntime::new()?)
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build(),
+        Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build(),
+    };
+    let exporter = built.map_err(|e| format!("cannot export spans to `{endpoint}`: {e}"))?;
+    Ok(Reported::new(exporter, endpoint, Signal::Traces))
 }
 
 /// An exporter that says when exports start failing, and when they work again, once each:
 /// the SDK reports a failed periodic export only at debug level, and a collector that is
 /// down should be visible without flooding the log.
-pub(crate) struct Reported<E> {
+pub struct Reported<E> {
     inner: E,
     endpoint: String,
+    signal: Signal,
     failing: AtomicBool,
 }
 
 impl<E> Reported<E> {
-    pub(crate) fn new(inner: E, endpoint: String) -> Self {
+    fn new(inner: E, endpoint: String, signal: Signal) -> Self {
         Self {
             inner,
             endpoint,
+            signal,
             failing: AtomicBool::new(false),
+        }
+    }
+
+    /// Says, once, that exports fail, and once that they work again.
+    fn report(&self, exported: &OTelSdkResult) {
+        match exported {
+            Err(error) if !self.failing.swap(true, Ordering::Relaxed) => tracing::warn!(
+                endpoint = %self.endpoint,
+                %error,
+                "cannot export {}; the next exports retry (said once until they work)",
+                self.signal.name()
+            ),
+            Ok(()) if self.failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!(endpoint = %self.endpoint, "{} are exported again", self.signal.name());
+            }
+            _ => {}
         }
     }
 }
@@ -178,17 +231,7 @@ impl<E: fmt::Debug> fmt::Debug for Reported<E> {
 impl<E: PushMetricExporter> PushMetricExporter for Reported<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let exported = self.inner.export(metrics).await;
-        match &exported {
-            Err(error) if !self.failing.swap(true, Ordering::Relaxed) => tracing::warn!(
-                endpoint = %self.endpoint,
-                %error,
-                "cannot export metrics; the next exports retry (said once until they work)"
-            ),
-            Ok(()) if self.failing.swap(false, Ordering::Relaxed) => {
-                tracing::info!(endpoint = %self.endpoint, "metrics are exported again");
-            }
-            _ => {}
-        }
+        self.report(&exported);
         exported
     }
 
@@ -202,6 +245,26 @@ impl<E: PushMetricExporter> PushMetricExporter for Reported<E> {
 
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for Reported<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let exported = self.inner.export(batch).await;
+        self.report(&exported);
+        exported
+    }
+
+    fn shutdown_with_timeout(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&mut self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
     }
 }
 
