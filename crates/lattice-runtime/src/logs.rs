@@ -37,6 +37,27 @@ struct Line {
     component: ComponentId,
     source: Source,
     message: String,
+    /// The trace of the invocation that wrote it, if it has one.
+    trace_id: Option<Arc<str>>,
+}
+
+/// Where one invocation's lines go: its component's budget, tagged with the invocation's
+/// trace id when it runs in a trace.
+#[derive(Debug, Clone)]
+pub(crate) struct InvocationLog {
+    budget: Arc<LogBudget>,
+    trace_id: Option<Arc<str>>,
+}
+
+impl InvocationLog {
+    pub(crate) fn new(budget: Arc<LogBudget>, trace_id: Option<Arc<str>>) -> Self {
+        Self { budget, trace_id }
+    }
+
+    /// As [`LogBudget::log`], tagged with the invocation's trace id.
+    pub(crate) fn log(&self, source: Source, message: String) {
+        self.budget.log(source, message, self.trace_id.as_ref());
+    }
 }
 
 /// The runtime's side of guest logging: the queue and the budgets of the
@@ -104,7 +125,7 @@ struct Bucket {
 impl LogBudget {
     /// Queues one line if the budget and the queue allow, else counts it as
     /// dropped. Never blocks (beyond a short uncontended lock).
-    pub(crate) fn log(&self, source: Source, mut message: String) {
+    pub(crate) fn log(&self, source: Source, mut message: String, trace_id: Option<&Arc<str>>) {
         if !self.admit(Instant::now()) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -114,6 +135,7 @@ impl LogBudget {
             component: self.component.clone(),
             source,
             message,
+            trace_id: trace_id.cloned(),
         };
         match self.queue.try_send(line) {
             Ok(()) => {}
@@ -203,18 +225,26 @@ fn report(component: &ComponentId, dropped: u64) {
 fn emit(line: &Line) {
     let component = line.component.as_str();
     let message = &line.message;
+    // Recorded only when the invocation runs in a trace.
+    let trace_id = line.trace_id.as_deref();
     match &line.source {
-        Source::Stdout => tracing::info!(component_id = component, stream = "stdout", "{message}"),
-        Source::Stderr => tracing::warn!(component_id = component, stream = "stderr", "{message}"),
+        Source::Stdout => tracing::info!(component_id = component, trace_id, stream = "stdout", "{message}"),
+        Source::Stderr => tracing::warn!(component_id = component, trace_id, stream = "stderr", "{message}"),
         // `tracing` levels are static per call site, hence one call per level.
         Source::Logging { level, context } => match level {
-            Level::Trace => tracing::trace!(component_id = component, context, "{message}"),
-            Level::Debug => tracing::debug!(component_id = component, context, "{message}"),
-            Level::Info => tracing::info!(component_id = component, context, "{message}"),
-            Level::Warn => tracing::warn!(component_id = component, context, "{message}"),
-            Level::Error => tracing::error!(component_id = component, context, "{message}"),
+            Level::Trace => tracing::trace!(component_id = component, trace_id, context, "{message}"),
+            Level::Debug => tracing::debug!(component_id = component, trace_id, context, "{message}"),
+            Level::Info => tracing::info!(component_id = component, trace_id, context, "{message}"),
+            Level::Warn => tracing::warn!(component_id = component, trace_id, context, "{message}"),
+            Level::Error => tracing::error!(component_id = component, trace_id, context, "{message}"),
             Level::Critical => {
-                tracing::error!(component_id = component, context, critical = true, "{message}");
+                tracing::error!(
+                    component_id = component,
+                    trace_id,
+                    context,
+                    critical = true,
+                    "{message}"
+                );
             }
         },
     }
@@ -244,7 +274,7 @@ mod tests {
     fn lines_past_the_rate_are_dropped_and_counted() {
         let (budget, rx) = budget(10, 100);
         for i in 0..50 {
-            budget.log(Source::Stdout, format!("line {i}"));
+            budget.log(Source::Stdout, format!("line {i}"), None);
         }
         let queued = rx.try_iter().count();
         // The burst, and perhaps a token refilled while the loop ran.
@@ -273,7 +303,7 @@ mod tests {
         let (budget, rx) = budget(0, 4);
         let started = Instant::now();
         for i in 0..10_000 {
-            budget.log(Source::Stderr, format!("line {i}"));
+            budget.log(Source::Stderr, format!("line {i}"), None);
         }
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(rx.try_iter().count(), 4);
@@ -289,9 +319,21 @@ mod tests {
                 context: String::new(),
             },
             "é".repeat(MAX_LINE),
+            None,
         );
         let line = rx.try_recv().unwrap();
         assert!(line.message.len() <= MAX_LINE);
         assert!(line.message.len() >= MAX_LINE - 1);
+    }
+
+    #[test]
+    fn an_invocations_lines_carry_its_trace_id() {
+        let (budget, rx) = budget(0, 4);
+        let traced = InvocationLog::new(Arc::clone(&budget), Some("4bf92f3577b34da6a3ce929d0e0e4736".into()));
+        traced.log(Source::Stdout, "traced".into());
+        InvocationLog::new(budget, None).log(Source::Stdout, "untraced".into());
+        let lines: Vec<Line> = rx.try_iter().collect();
+        assert_eq!(lines[0].trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(lines[1].trace_id, None);
     }
 }

@@ -5,14 +5,13 @@
 //! blocking the guest.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::logs::{LogBudget, MAX_LINE, Source};
+use crate::logs::{InvocationLog, MAX_LINE, Source};
 
 /// Which guest stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,16 +20,16 @@ pub(crate) enum Stdio {
     Stderr,
 }
 
-/// A [`StdoutStream`] whose streams log lines for one component.
+/// A [`StdoutStream`] whose streams log lines for one invocation.
 #[derive(Debug, Clone)]
 pub(crate) struct LogStream {
-    budget: Arc<LogBudget>,
+    log: InvocationLog,
     stream: Stdio,
 }
 
 impl LogStream {
-    pub(crate) fn new(budget: Arc<LogBudget>, stream: Stdio) -> Self {
-        Self { budget, stream }
+    pub(crate) fn new(log: InvocationLog, stream: Stdio) -> Self {
+        Self { log, stream }
     }
 }
 
@@ -42,28 +41,28 @@ impl IsTerminal for LogStream {
 
 impl StdoutStream for LogStream {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineLogger::new(Arc::clone(&self.budget), self.stream))
+        Box::new(LineLogger::new(self.log.clone(), self.stream))
     }
 
     fn p2_stream(&self) -> Box<dyn OutputStream> {
         // Logging never blocks, so the stream writes synchronously instead of
         // through the default adapter's background task.
-        Box::new(LineLogger::new(Arc::clone(&self.budget), self.stream))
+        Box::new(LineLogger::new(self.log.clone(), self.stream))
     }
 }
 
 /// Buffers a partial line and logs each complete one.
 #[derive(Debug)]
 pub(crate) struct LineLogger {
-    budget: Arc<LogBudget>,
+    log: InvocationLog,
     stream: Stdio,
     pending: Vec<u8>,
 }
 
 impl LineLogger {
-    fn new(budget: Arc<LogBudget>, stream: Stdio) -> Self {
+    fn new(log: InvocationLog, stream: Stdio) -> Self {
         Self {
-            budget,
+            log,
             stream,
             pending: Vec::new(),
         }
@@ -88,7 +87,7 @@ impl LineLogger {
             Stdio::Stdout => Source::Stdout,
             Stdio::Stderr => Source::Stderr,
         };
-        self.budget.log(source, line);
+        self.log.log(source, line);
         self.pending.clear();
     }
 }
@@ -146,8 +145,8 @@ mod tests {
     use crate::id::ComponentId;
     use crate::logs::GuestLogs;
 
-    fn budget() -> Arc<LogBudget> {
-        GuestLogs::start(0).unwrap().budget(ComponentId::from("c"))
+    fn budget() -> InvocationLog {
+        InvocationLog::new(GuestLogs::start(0).unwrap().budget(ComponentId::from("c")), None)
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::host::logging::{WasiLoggingCtxView, WasiLoggingView};
 use crate::id::ComponentId;
 use crate::limits::StoreLimiter;
 use crate::links::{CallContext, LinkCtx, LinkInvoker};
-use crate::logs::LogBudget;
+use crate::logs::{InvocationLog, LogBudget};
 use crate::stdio::{LogStream, Stdio};
 
 /// The data of every store the runtime creates.
@@ -37,7 +37,7 @@ pub(crate) struct Ctx {
     config: ConfigValues,
     keyvalue: Option<Arc<dyn KeyValueBackend>>,
     wrpc: WrpcState,
-    logs: Arc<LogBudget>,
+    logs: InvocationLog,
     pub(crate) limiter: StoreLimiter,
     deadline: Instant,
     pub(crate) deadline_exceeded: bool,
@@ -67,9 +67,11 @@ pub(crate) struct StoreSpec {
 
 /// Creates a store with the caps and deadline of `spec` applied.
 pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
+    let trace_id = spec.links.trace.as_ref().and_then(|t| t.trace_id()).map(Arc::from);
+    let logs = InvocationLog::new(spec.logs, trace_id);
     let wasi = WasiCtx::builder()
-        .stdout(LogStream::new(Arc::clone(&spec.logs), Stdio::Stdout))
-        .stderr(LogStream::new(Arc::clone(&spec.logs), Stdio::Stderr))
+        .stdout(LogStream::new(logs.clone(), Stdio::Stdout))
+        .stderr(LogStream::new(logs.clone(), Stdio::Stderr))
         // No network: wasmtime-wasi allows TCP and UDP sockets by default
         // (only their addresses are checked, and refused), so a guest could
         // still open a file descriptor per `create-*-socket` call. Off, they
@@ -95,7 +97,7 @@ pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
             links: spec.links,
             shared: SharedResourceTable::default(),
         },
-        logs: spec.logs,
+        logs,
         limiter: StoreLimiter::new(spec.max_memory, spec.max_table_elements),
         deadline: spec.deadline,
         deadline_exceeded: false,

@@ -39,6 +39,14 @@ impl TraceContext {
         self.tracestate.as_deref()
     }
 
+    /// The trace id (32 hex digits) `traceparent` names, if it is well formed.
+    #[must_use]
+    pub fn trace_id(&self) -> Option<&str> {
+        let mut fields = self.traceparent.split('-');
+        let (_version, trace_id) = (fields.next()?, fields.next()?);
+        (trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(trace_id)
+    }
+
     /// Runs `invocation` (a future that invokes a component, e.g.
     /// [`crate::Component::handle_http`] or [`crate::Component::invoke`]) with this trace
     /// context: the invocation started inside hands it to each of its linked calls, in
@@ -64,5 +72,16 @@ mod tests {
         let seen = cx.clone().scope(async { TraceContext::current() }).await;
         assert_eq!(seen.as_deref(), Some(&cx));
         assert_eq!(TraceContext::current(), None);
+    }
+
+    #[test]
+    fn the_trace_id_is_read_from_a_well_formed_traceparent_only() {
+        let cx = TraceContext::new("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None::<&str>);
+        assert_eq!(cx.trace_id(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(TraceContext::new("garbage", None::<&str>).trace_id(), None);
+        assert_eq!(
+            TraceContext::new("00-xyz-00f067aa0ba902b7-01", None::<&str>).trace_id(),
+            None
+        );
     }
 }

@@ -6,7 +6,7 @@ use wasmtime::component::{HasData, Linker};
 
 use super::bindings::wasi::logging::logging::{self, Level};
 use crate::imports::Served;
-use crate::logs::{LogBudget, Source};
+use crate::logs::{InvocationLog, Source};
 
 /// What this built-in serves.
 pub(crate) const SERVED: Served = Served {
@@ -18,8 +18,8 @@ pub(crate) const SERVED: Served = Served {
 /// What `wasi:logging/logging` needs from the store data.
 #[derive(Debug)]
 pub struct WasiLoggingCtxView<'a> {
-    /// The budget of the component whose log lines these are.
-    pub(crate) budget: &'a LogBudget,
+    /// Where the invocation's log lines go (its component's budget, its trace id).
+    pub(crate) budget: &'a InvocationLog,
 }
 
 /// Projects [`WasiLoggingCtxView`] out of the store data `T`.
