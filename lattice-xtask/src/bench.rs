@@ -247,8 +247,14 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     };
     let observability = if options.wants(Section::Observability) {
         let on = bench.lattice("observability on", "hello-observability", &host, &release)?;
+        let sampled = bench.lattice(
+            "observability on, 1% sampled",
+            "hello-observability-sampled",
+            &host,
+            &release,
+        )?;
         let off = bench.lattice("observability off", "hello", &host, &release)?;
-        in_turn(&bench, [on, off], &CONCURRENCY, options)?
+        in_turn(&bench, [on, sampled, off], &CONCURRENCY, options)?
     } else {
         Vec::new()
     };
@@ -276,25 +282,30 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
 
 /// The HTTP path with metrics and traces on next to off, as ratios.
 fn print_observability(runs: &[Report], options: Options) {
-    let [on, off] = runs else {
+    let [on, sampled, off] = runs else {
         return;
     };
     println!();
     println!(
-        "## HTTP hello: metrics and traces on (OTLP/HTTP: metrics every second, a span per request) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
+        "## HTTP hello: metrics and traces on (OTLP/HTTP to a receiver on this machine: metrics every second; every request traced, or 1% sampled) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
         options.seconds,
         if options.seconds < 10 { 1 } else { KV_REPEATS }
     );
     println!();
-    println!("| c | on req/s | off req/s | on / off | p99 ms on | p99 ms off |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    for ((c, on), (_, off)) in on.loads.iter().zip(&off.loads) {
+    println!(
+        "| c | all traced req/s | 1% sampled req/s | off req/s | all / off | sampled / off | p99 ms all | p99 ms sampled | p99 ms off |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (((c, on), (_, sampled)), (_, off)) in on.loads.iter().zip(&sampled.loads).zip(&off.loads) {
         println!(
-            "| {c} | {:.0} | {:.0} | {:.2}× | {:.3} | {:.3} |",
+            "| {c} | {:.0} | {:.0} | {:.0} | {:.2}× | {:.2}× | {:.3} | {:.3} | {:.3} |",
             on.rps,
+            sampled.rps,
             off.rps,
             on.rps / off.rps,
+            sampled.rps / off.rps,
             on.p99_ms,
+            sampled.p99_ms,
             off.p99_ms
         );
     }
@@ -809,16 +820,21 @@ fn compare_kvcounter(tools: &Tools, host: &Path, release: &Path, options: Option
     in_turn(tools, [builtin, providers], &KV_CONCURRENCY, options)
 }
 
-/// Loads two deployed servers in turn (the first, the second, the first,
-/// …) at each concurrency, so that drift in the machine's speed falls on
-/// both alike; each figure is the median of [`KV_REPEATS`] runs.
-fn in_turn(tools: &Tools, mut runs: [LatticeRun; 2], concurrency: &[u32], options: Options) -> Result<Vec<Report>> {
+/// Loads deployed servers in turn (the first, the second, …, the first, …)
+/// at each concurrency, so that drift in the machine's speed falls on all
+/// alike; each figure is the median of [`KV_REPEATS`] runs.
+fn in_turn<const N: usize>(
+    tools: &Tools,
+    mut runs: [LatticeRun; N],
+    concurrency: &[u32],
+    options: Options,
+) -> Result<Vec<Report>> {
     for run in &runs {
         wrk_run(&tools.wrk, &run.server, 16, 2)?;
     }
     let repeats = if options.seconds < 10 { 1 } else { KV_REPEATS };
     for &connections in concurrency {
-        let mut loads = [Vec::new(), Vec::new()];
+        let mut loads: [Vec<Load>; N] = std::array::from_fn(|_| Vec::new());
         for _ in 0..repeats {
             for (run, load) in runs.iter().zip(&mut loads) {
                 load.push(wrk_run(&tools.wrk, &run.server, connections, options.seconds)?);
@@ -828,8 +844,7 @@ fn in_turn(tools: &Tools, mut runs: [LatticeRun; 2], concurrency: &[u32], option
             run.report.loads.push((connections, median(load)));
         }
     }
-    let [first, second] = runs;
-    Ok(vec![first.report, second.report])
+    Ok(runs.into_iter().map(|run| run.report).collect())
 }
 
 /// The run with the median requests/s (its latencies with it).

@@ -44,7 +44,19 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
         .with_context(|| format!("connecting to {}", nats_server.url()))?;
     // With observability on, every host exports its metrics each second, and its spans in
     // batches, to a receiver that decodes it all.
-    let receiver = (scenario == Scenario::HelloObservability).then(lattice_test_support::otlp::Receiver::start);
+    let observed = matches!(
+        scenario,
+        Scenario::HelloObservability | Scenario::HelloObservabilitySampled
+    );
+    let receiver = observed.then(lattice_test_support::otlp::Receiver::start);
+    let host_env: Vec<(&str, &str)> = if scenario == Scenario::HelloObservabilitySampled {
+        vec![
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.01"),
+        ]
+    } else {
+        Vec::new()
+    };
     let host_flags = match &receiver {
         Some(receiver) => vec![
             "--enable-metrics".into(),
@@ -63,11 +75,12 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
             .tempdir()
             .context("creating a compile cache directory")?,
         host_flags,
+        host_env,
     };
     let address = free_address()?;
     let url = format!("http://{address}/");
     match scenario {
-        Scenario::Hello | Scenario::HelloObservability => {
+        Scenario::Hello | Scenario::HelloObservability | Scenario::HelloObservabilitySampled => {
             let host = hello(&lattice, address, &url).await?;
             serve(&url, host.child.id()).await
         }
@@ -259,6 +272,8 @@ struct Lattice {
     cache: tempfile::TempDir,
     /// Flags every host of the scenario gets.
     host_flags: Vec<std::ffi::OsString>,
+    /// Extra environment of every host.
+    host_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Lattice {
@@ -280,6 +295,7 @@ impl Lattice {
             .args(extra)
             .env("RUST_LOG", "warn")
             .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
+            .envs(self.host_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

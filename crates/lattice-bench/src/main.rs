@@ -82,6 +82,9 @@ pub(crate) enum Scenario {
     /// As `hello`, with the hosts' metrics and traces on, exported to a real OTLP/HTTP
     /// receiver: the cost of observability on the HTTP path.
     HelloObservability,
+    /// As `hello-observability`, with 1% of traces sampled (`OTEL_TRACES_SAMPLER` =
+    /// `parentbased_traceidratio`, argument 0.01), as busy services are traced.
+    HelloObservabilitySampled,
 }
 
 fn main() -> Result<()> {
