@@ -86,6 +86,7 @@ pub(crate) fn run_ci() -> Result<Option<String>> {
 /// one `cargo publish --dry-run` for all of them, so a crate that needs a sibling not yet on
 /// crates.io is built against the sibling's package (cargo resolves it locally).
 fn verify_packages(plan: &Plan) -> Result<()> {
+    forget_unpacked_packages(plan)?;
     let mut command = cmd("cargo", ["publish", "--dry-run", "--locked"]);
     for krate in &plan.crates {
         command.args(["--package", &krate.name]);
@@ -94,6 +95,40 @@ fn verify_packages(plan: &Plan) -> Result<()> {
         "packaging and building the publishable crates as crates.io would; the error above names \
          the crate and the file or dependency its package lacks",
     )
+}
+
+/// Removes what an earlier dry run unpacked of our own packages. Cargo builds a sibling from
+/// the local registry the dry run makes under the target directory, and unpacks each package
+/// into `$CARGO_HOME/registry/src/<that registry>/<name>-<version>` only once: with a target
+/// directory kept between runs (CI's cache), a package whose version did not change would be
+/// built from the earlier run's sources. crates.io's own sources are left alone.
+fn forget_unpacked_packages(plan: &Plan) -> Result<()> {
+    let Some(sources) = cargo_home().map(|home| home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if registry.file_name().to_string_lossy().starts_with("index.crates.io-") {
+            continue;
+        }
+        for krate in &plan.crates {
+            let unpacked = registry.path().join(format!("{}-{}", krate.name, krate.current));
+            if unpacked.exists() {
+                fs::remove_dir_all(&unpacked)
+                    .with_context(|| format!("removing {} left by an earlier dry run", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
 }
 
 /// crates.io lets an account publish this many new crates at once…
