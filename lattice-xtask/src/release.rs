@@ -97,12 +97,31 @@ fn verify_packages(plan: &Plan) -> Result<()> {
     )
 }
 
-/// Removes what an earlier dry run unpacked of our own packages. Cargo builds a sibling from
-/// the local registry the dry run makes under the target directory, and unpacks each package
-/// into `$CARGO_HOME/registry/src/<that registry>/<name>-<version>` only once: with a target
-/// directory kept between runs (CI's cache), a package whose version did not change would be
-/// built from the earlier run's sources. crates.io's own sources are left alone.
+/// Forgets what an earlier dry run built of our own packages. Cargo builds a sibling from the
+/// local registry the dry run makes, and takes a registry package of an unchanged version to be
+/// unchanged: its unpacked sources (`$CARGO_HOME/registry/src/<that registry>/<name>-<version>`)
+/// and its build (the fingerprint under the target directory) are reused as they are. With a
+/// target directory kept between runs (CI's cache), a sibling whose code changed would be built
+/// from, or linked as, the earlier run's. Both are removed; crates.io's sources are left alone,
+/// and the next build of the workspace rebuilds our crates once.
 fn forget_unpacked_packages(plan: &Plan) -> Result<()> {
+    let remove = |dir: &Path| {
+        fs::remove_dir_all(dir).with_context(|| format!("removing {} left by an earlier dry run", dir.display()))
+    };
+    let fingerprints = cmd::target_dir()?.join("debug").join(".fingerprint");
+    if let Ok(entries) = fs::read_dir(&fingerprints) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = plan.crates.iter().any(|krate| {
+                name.strip_prefix(krate.name.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|hash| hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            });
+            if ours {
+                remove(&entry.path())?;
+            }
+        }
+    }
     let Some(sources) = cargo_home().map(|home| home.join("registry").join("src")) else {
         return Ok(());
     };
@@ -116,8 +135,7 @@ fn forget_unpacked_packages(plan: &Plan) -> Result<()> {
         for krate in &plan.crates {
             let unpacked = registry.path().join(format!("{}-{}", krate.name, krate.current));
             if unpacked.exists() {
-                fs::remove_dir_all(&unpacked)
-                    .with_context(|| format!("removing {} left by an earlier dry run", unpacked.display()))?;
+                remove(&unpacked)?;
             }
         }
     }
