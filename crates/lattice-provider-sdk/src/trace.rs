@@ -10,7 +10,6 @@ use std::task::{Context as TaskContext, Poll};
 
 use futures::{Stream, StreamExt as _};
 use lattice_control_interface::provider::HostData;
-use lattice_telemetry::api::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use lattice_telemetry::{Context, KeyValue, Tracer, Traces};
 use tokio::io::AsyncWrite;
 use wrpc_transport::Serve;
@@ -82,22 +81,12 @@ impl Serve for WrpcServer {
 
 /// The server span of one call of `instance`'s `func`, under the caller's span.
 fn call_span(tracer: &Tracer, cx: &NatsContext, instance: &str, func: &str) -> Context {
-    let parent = lattice_telemetry::propagate::from_nats(cx.headers.as_ref());
-    let mut attributes = vec![
-        KeyValue::new("rpc.system", "wrpc"),
-        KeyValue::new("rpc.service", instance.to_owned()),
-        KeyValue::new("rpc.method", func.to_owned()),
-    ];
-    if let Some(caller) = crate::Caller::from_context(cx) {
-        attributes.push(KeyValue::new("caller.id", caller.component_id));
-        attributes.push(KeyValue::new("link.name", caller.link_name));
-    }
-    let span = tracer
-        .span_builder(format!("{instance}/{func}"))
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, &parent);
-    parent.with_span(span)
+    lattice_telemetry::span::wrpc_server(tracer, cx.headers.as_ref(), instance, func, |attributes| {
+        if let Some(caller) = crate::Caller::from_context(cx) {
+            attributes.push(KeyValue::new("caller.id", caller.component_id));
+            attributes.push(KeyValue::new("link.name", caller.link_name));
+        }
+    })
 }
 
 /// Where a served call's results are written; the call's span (if any) ends when the results
@@ -116,7 +105,7 @@ impl std::fmt::Debug for Results {
 impl Results {
     fn failed(&self, error: &std::io::Error) {
         if let Some(span) = &self.span {
-            span.span().set_status(Status::error(error.to_string()));
+            lattice_telemetry::span::fail(span, error.to_string());
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod export;
 pub mod propagate;
+pub mod span;
 mod trace;
 
 pub use export::{Protocol, Reported, Signal, endpoint, metric_exporter, span_exporter};

@@ -106,10 +106,12 @@ fn work_span(
         &request.cloned().unwrap_or_default(),
         name,
         lattice_telemetry::api::SpanKind::Internal,
-        vec![
-            lattice_telemetry::KeyValue::new("component.id", id.to_string()),
-            lattice_telemetry::KeyValue::new("component.ref", reference.to_owned()),
-        ],
+        || {
+            vec![
+                lattice_telemetry::KeyValue::new("component.id", id.to_string()),
+                lattice_telemetry::KeyValue::new("component.ref", reference.to_owned()),
+            ]
+        },
     ))
 }
 

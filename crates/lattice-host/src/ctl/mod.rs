@@ -168,11 +168,13 @@ fn request_span(
         &lattice_telemetry::propagate::from_nats(headers),
         name,
         lattice_telemetry::api::SpanKind::Server,
-        vec![
-            lattice_telemetry::KeyValue::new("messaging.system", "nats"),
-            lattice_telemetry::KeyValue::new("messaging.destination.name", subject.to_owned()),
-            lattice_telemetry::KeyValue::new("host.id", ctx.identity.host_id.to_string()),
-        ],
+        || {
+            vec![
+                lattice_telemetry::KeyValue::new("messaging.system", "nats"),
+                lattice_telemetry::KeyValue::new("messaging.destination.name", subject.to_owned()),
+                lattice_telemetry::KeyValue::new("host.id", ctx.identity.host_id.to_string()),
+            ]
+        },
     )
 }
 

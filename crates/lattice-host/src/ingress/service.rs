@@ -104,16 +104,18 @@ pub(crate) async fn serve(
 fn request_span<B>(tracer: &lattice_telemetry::Tracer, request: &Request<B>, component_id: &ComponentId) -> Context {
     let parent = lattice_telemetry::propagate::from_http(request.headers());
     let method = request.method().as_str().to_owned();
-    let mut attributes = vec![
-        KeyValue::new("http.request.method", method.clone()),
-        KeyValue::new("url.path", request.uri().path().to_owned()),
-        KeyValue::new("url.scheme", request.uri().scheme_str().unwrap_or("http").to_owned()),
-        KeyValue::new("component.id", component_id.to_string()),
-    ];
-    if let Some(host) = request.uri().host() {
-        attributes.push(KeyValue::new("server.address", host.to_owned()));
-    }
-    spans::start(tracer, &parent, method, SpanKind::Server, attributes)
+    spans::start(tracer, &parent, method.clone(), SpanKind::Server, || {
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("url.path", request.uri().path().to_owned()),
+            KeyValue::new("url.scheme", request.uri().scheme_str().unwrap_or("http").to_owned()),
+            KeyValue::new("component.id", component_id.to_string()),
+        ];
+        if let Some(host) = request.uri().host() {
+            attributes.push(KeyValue::new("server.address", host.to_owned()));
+        }
+        attributes
+    })
 }
 
 /// The response to a request the component handled (or failed).

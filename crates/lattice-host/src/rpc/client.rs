@@ -143,14 +143,16 @@ fn call_span(tracer: &lattice_telemetry::Tracer, call: &LinkedCall<'_>) -> latti
         &parent,
         format!("{}/{}", call.instance, call.function),
         SpanKind::Client,
-        vec![
-            KeyValue::new("rpc.system", "wrpc"),
-            KeyValue::new("rpc.service", call.instance.to_owned()),
-            KeyValue::new("rpc.method", call.function.to_owned()),
-            KeyValue::new("component.id", call.source.to_string()),
-            KeyValue::new("link.name", call.link_name.to_owned()),
-            KeyValue::new("link.target", call.target.to_owned()),
-        ],
+        || {
+            vec![
+                KeyValue::new("rpc.system", "wrpc"),
+                KeyValue::new("rpc.service", call.instance.to_owned()),
+                KeyValue::new("rpc.method", call.function.to_owned()),
+                KeyValue::new("component.id", call.source.to_string()),
+                KeyValue::new("link.name", call.link_name.to_owned()),
+                KeyValue::new("link.target", call.target.to_owned()),
+            ]
+        },
     )
 }
 

@@ -13,7 +13,6 @@ use futures::stream::{self, BoxStream};
 use lattice_control_interface::ComponentId;
 use lattice_interfaces::bindings::exports::wrpc::http::incoming_handler;
 use lattice_telemetry::KeyValue;
-use lattice_telemetry::api::SpanKind;
 use wrpc_transport::Serve as _;
 
 use super::http::HttpBridge;
@@ -165,21 +164,10 @@ pub(super) fn invocation_span(
     instance: &str,
     function: &str,
 ) -> lattice_telemetry::Context {
-    let parent = lattice_telemetry::propagate::from_nats(cx.headers.as_ref());
-    let mut attributes = vec![
-        KeyValue::new("rpc.system", "wrpc"),
-        KeyValue::new("rpc.service", instance.to_owned()),
-        KeyValue::new("rpc.method", function.to_owned()),
-        KeyValue::new("component.id", id.to_string()),
-    ];
-    if let Some(caller) = cx.headers.as_ref().and_then(|h| h.get(super::client::SOURCE_ID)) {
-        attributes.push(KeyValue::new("caller.id", caller.as_str().to_owned()));
-    }
-    spans::start(
-        tracer,
-        &parent,
-        format!("{instance}/{function}"),
-        SpanKind::Server,
-        attributes,
-    )
+    spans::wrpc_server(tracer, cx.headers.as_ref(), instance, function, |attributes| {
+        attributes.push(KeyValue::new("component.id", id.to_string()));
+        if let Some(caller) = cx.headers.as_ref().and_then(|h| h.get(super::client::SOURCE_ID)) {
+            attributes.push(KeyValue::new("caller.id", caller.as_str().to_owned()));
+        }
+    })
 }

@@ -4,38 +4,9 @@
 //! context travels to the target in the call's NATS headers. The runtime carries the
 //! invocation's context into its linked calls as a [`lattice_runtime::TraceContext`].
 
-use std::borrow::Cow;
-
-use lattice_telemetry::api::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use lattice_telemetry::Context;
 use lattice_telemetry::propagate;
-use lattice_telemetry::{Context, KeyValue, Tracer};
-
-/// Starts a span named `name` under `parent`; the span ends when the returned context (and
-/// every clone of it) is dropped.
-pub(crate) fn start(
-    tracer: &Tracer,
-    parent: &Context,
-    name: impl Into<Cow<'static, str>>,
-    kind: SpanKind,
-    attributes: Vec<KeyValue>,
-) -> Context {
-    let span = tracer
-        .span_builder(name)
-        .with_kind(kind)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    parent.with_span(span)
-}
-
-/// Marks the span of `cx` as failed, saying why.
-pub(crate) fn fail(cx: &Context, why: impl Into<Cow<'static, str>>) {
-    cx.span().set_status(Status::error(why));
-}
-
-/// Records `attribute` on the span of `cx`.
-pub(crate) fn set(cx: &Context, attribute: KeyValue) {
-    cx.span().set_attribute(attribute);
-}
+pub(crate) use lattice_telemetry::span::{fail, set, start, wrpc_server};
 
 /// `cx`'s span as the runtime carries it to the invocation's linked calls.
 pub(crate) fn for_runtime(cx: &Context) -> lattice_runtime::TraceContext {
