@@ -20,7 +20,7 @@ use wrpc_transport_nats::{NatsContext, SubjectWriter};
 pub(crate) fn start(host_data: &HostData, name: &str) -> Option<Traces> {
     let service = lattice_telemetry::Service {
         name,
-        version: env!("CARGO_PKG_VERSION"),
+        scope: (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         attributes: vec![
             KeyValue::new("provider.id", host_data.provider_key.clone()),
             KeyValue::new("host.id", host_data.host_id.clone()),

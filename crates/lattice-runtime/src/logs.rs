@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::host::bindings::wasi::logging::logging::Level;
 use crate::id::ComponentId;
+use crate::trace::TraceContext;
 
 /// Lines waiting for the writer thread, over every component of a runtime.
 /// With lines of at most [`MAX_LINE`] bytes, the queue holds at most 8 MiB.
@@ -38,7 +39,7 @@ struct Line {
     source: Source,
     message: String,
     /// The trace of the invocation that wrote it, if it has one.
-    trace_id: Option<Arc<str>>,
+    trace: Option<Arc<TraceContext>>,
 }
 
 /// Where one invocation's lines go: its component's budget, tagged with the invocation's
@@ -46,17 +47,17 @@ struct Line {
 #[derive(Debug, Clone)]
 pub(crate) struct InvocationLog {
     budget: Arc<LogBudget>,
-    trace_id: Option<Arc<str>>,
+    trace: Option<Arc<TraceContext>>,
 }
 
 impl InvocationLog {
-    pub(crate) fn new(budget: Arc<LogBudget>, trace_id: Option<Arc<str>>) -> Self {
-        Self { budget, trace_id }
+    pub(crate) fn new(budget: Arc<LogBudget>, trace: Option<Arc<TraceContext>>) -> Self {
+        Self { budget, trace }
     }
 
     /// As [`LogBudget::log`], tagged with the invocation's trace id.
     pub(crate) fn log(&self, source: Source, message: String) {
-        self.budget.log(source, message, self.trace_id.as_ref());
+        self.budget.log(source, message, self.trace.as_ref());
     }
 }
 
@@ -125,7 +126,7 @@ struct Bucket {
 impl LogBudget {
     /// Queues one line if the budget and the queue allow, else counts it as
     /// dropped. Never blocks (beyond a short uncontended lock).
-    pub(crate) fn log(&self, source: Source, mut message: String, trace_id: Option<&Arc<str>>) {
+    pub(crate) fn log(&self, source: Source, mut message: String, trace: Option<&Arc<TraceContext>>) {
         if !self.admit(Instant::now()) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -135,7 +136,7 @@ impl LogBudget {
             component: self.component.clone(),
             source,
             message,
-            trace_id: trace_id.cloned(),
+            trace: trace.cloned(),
         };
         match self.queue.try_send(line) {
             Ok(()) => {}
@@ -225,8 +226,9 @@ fn report(component: &ComponentId, dropped: u64) {
 fn emit(line: &Line) {
     let component = line.component.as_str();
     let message = &line.message;
-    // Recorded only when the invocation runs in a trace.
-    let trace_id = line.trace_id.as_deref();
+    // Recorded only when the invocation runs in a trace; written here, off the guest's path.
+    let trace_id = line.trace.as_ref().map(|trace| trace.trace_id_hex().to_string());
+    let trace_id = trace_id.as_deref();
     match &line.source {
         Source::Stdout => tracing::info!(component_id = component, trace_id, stream = "stdout", "{message}"),
         Source::Stderr => tracing::warn!(component_id = component, trace_id, stream = "stderr", "{message}"),
@@ -329,11 +331,21 @@ mod tests {
     #[test]
     fn an_invocations_lines_carry_its_trace_id() {
         let (budget, rx) = budget(0, 4);
-        let traced = InvocationLog::new(Arc::clone(&budget), Some("4bf92f3577b34da6a3ce929d0e0e4736".into()));
+        let trace = Arc::new(TraceContext::new(
+            0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            0x00f0_67aa_0ba9_02b7,
+            1,
+            None::<&str>,
+        ));
+        let traced = InvocationLog::new(Arc::clone(&budget), Some(Arc::clone(&trace)));
         traced.log(Source::Stdout, "traced".into());
         InvocationLog::new(budget, None).log(Source::Stdout, "untraced".into());
         let lines: Vec<Line> = rx.try_iter().collect();
-        assert_eq!(lines[0].trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
-        assert_eq!(lines[1].trace_id, None);
+        assert_eq!(lines[0].trace.as_deref(), Some(&*trace));
+        assert_eq!(
+            lines[0].trace.as_ref().map(|t| t.trace_id_hex().to_string()).as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(lines[1].trace, None);
     }
 }

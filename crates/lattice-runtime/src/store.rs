@@ -67,8 +67,7 @@ pub(crate) struct StoreSpec {
 
 /// Creates a store with the caps and deadline of `spec` applied.
 pub(crate) fn new_store(engine: &Engine, spec: StoreSpec) -> Store<Ctx> {
-    let trace_id = spec.links.trace.as_ref().and_then(|t| t.trace_id()).map(Arc::from);
-    let logs = InvocationLog::new(spec.logs, trace_id);
+    let logs = InvocationLog::new(spec.logs, spec.links.trace.clone());
     let wasi = WasiCtx::builder()
         .stdout(LogStream::new(logs.clone(), Stdio::Stdout))
         .stderr(LogStream::new(logs.clone(), Stdio::Stderr))
@@ -229,7 +228,7 @@ fn carry_trace(headers: &mut http::HeaderMap, trace: &crate::TraceContext) {
     if headers.contains_key("traceparent") {
         return;
     }
-    if let Ok(value) = http::HeaderValue::from_str(trace.traceparent()) {
+    if let Ok(value) = http::HeaderValue::try_from(trace.traceparent()) {
         headers.insert("traceparent", value);
         if let Some(Ok(state)) = trace.tracestate().map(http::HeaderValue::from_str) {
             headers.insert("tracestate", state);
@@ -272,12 +271,17 @@ mod tests {
     #[test]
     fn outgoing_requests_carry_the_invocations_trace_unless_they_have_one() {
         let trace = crate::TraceContext::new(
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            0x00f0_67aa_0ba9_02b7,
+            1,
             Some("vendor=1"),
         );
         let mut headers = http::HeaderMap::new();
         carry_trace(&mut headers, &trace);
-        assert_eq!(headers["traceparent"], trace.traceparent());
+        assert_eq!(
+            headers["traceparent"],
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
         assert_eq!(headers["tracestate"], "vendor=1");
 
         let mut own = http::HeaderMap::new();

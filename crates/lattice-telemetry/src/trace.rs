@@ -16,9 +16,10 @@ use crate::{Protocol, Signal, endpoint};
 pub struct Service<'a> {
     /// The `service.name` resource attribute (`wasmcloud-host`, a provider's name).
     pub name: &'a str,
-    /// The instrumentation scope's version.
-    pub version: &'a str,
-    /// The instrumentation scope's attributes (which host, which provider).
+    /// The instrumentation scope: the library that makes the spans (`wasmcloud-host`,
+    /// `lattice-provider-sdk`) and its version.
+    pub scope: (&'static str, &'static str),
+    /// More resource attributes: which host, which provider.
     pub attributes: Vec<KeyValue>,
 }
 
@@ -41,16 +42,20 @@ impl Traces {
             return Ok(None);
         }
         let exporter = crate::span_exporter(config)?;
+        // Who the spans come from is said once per export, in the resource. The SDK copies
+        // the tracer's scope into every span it starts, so the scope holds only borrowed
+        // strings: a span costs no allocation for it.
         let resource = opentelemetry_sdk::Resource::builder()
             .with_service_name(service.name.to_owned())
+            .with_attributes(service.attributes)
             .build();
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_batch_exporter(exporter)
             .build();
-        let scope = opentelemetry::InstrumentationScope::builder(service.name.to_owned())
-            .with_version(service.version.to_owned())
-            .with_attributes(service.attributes)
+        let (scope, version) = service.scope;
+        let scope = opentelemetry::InstrumentationScope::builder(scope)
+            .with_version(version)
             .build();
         let tracer = provider.tracer_with_scope(scope);
         tracing::info!(

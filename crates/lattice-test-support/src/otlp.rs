@@ -62,11 +62,13 @@ impl Received {
     }
 }
 
-/// One span as it arrived, with the `service.name` of the resource that sent it.
+/// One span as it arrived, with the resource that sent it.
 #[derive(Debug, Clone)]
 pub struct ReceivedSpan {
     /// The sender's `service.name` (`wasmcloud-host`, a provider's name).
     pub service: String,
+    /// The sender's resource attributes (`service.name` among them).
+    pub resource: Vec<KeyValue>,
     /// The span.
     pub span: Span,
 }
@@ -103,18 +105,19 @@ impl Received {
             .iter()
             .flat_map(|request| &request.resource_spans)
             .flat_map(|resource| {
-                let service = resource
+                let attributes = resource
                     .resource
                     .as_ref()
-                    .and_then(|r| attribute(&r.attributes, "service.name"))
-                    .unwrap_or_default()
-                    .to_owned();
+                    .map(|r| r.attributes.clone())
+                    .unwrap_or_default();
+                let service = attribute(&attributes, "service.name").unwrap_or_default().to_owned();
                 resource
                     .scope_spans
                     .iter()
                     .flat_map(|scope| &scope.spans)
                     .map(move |span| ReceivedSpan {
                         service: service.clone(),
+                        resource: attributes.clone(),
                         span: span.clone(),
                     })
             })

@@ -103,7 +103,7 @@ pub(crate) async fn serve(
 /// `traceparent` header names (if any). It ends when the response head is ready.
 fn request_span<B>(tracer: &lattice_telemetry::Tracer, request: &Request<B>, component_id: &ComponentId) -> Context {
     let parent = lattice_telemetry::propagate::from_http(request.headers());
-    let method = request.method().as_str().to_owned();
+    let method = span_name(request.method());
     spans::start(tracer, &parent, method.clone(), SpanKind::Server, || {
         let mut attributes = vec![
             KeyValue::new("http.request.method", method),
@@ -116,6 +116,22 @@ fn request_span<B>(tracer: &lattice_telemetry::Tracer, request: &Request<B>, com
         }
         attributes
     })
+}
+
+/// A request span's name: its method, as OpenTelemetry's HTTP conventions name server spans
+/// without a route template; the common ones without an allocation.
+fn span_name(method: &http::Method) -> std::borrow::Cow<'static, str> {
+    use http::Method;
+    match *method {
+        Method::GET => "GET".into(),
+        Method::POST => "POST".into(),
+        Method::PUT => "PUT".into(),
+        Method::DELETE => "DELETE".into(),
+        Method::HEAD => "HEAD".into(),
+        Method::PATCH => "PATCH".into(),
+        Method::OPTIONS => "OPTIONS".into(),
+        _ => method.as_str().to_owned().into(),
+    }
 }
 
 /// The response to a request the component handled (or failed).

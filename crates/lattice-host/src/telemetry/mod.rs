@@ -122,13 +122,14 @@ pub(crate) fn start_traces(
         config,
         lattice_telemetry::Service {
             name: SERVICE_NAME,
-            version: host.version,
+            scope: (SERVICE_NAME, env!("CARGO_PKG_VERSION")),
             attributes: scope_attributes(host),
         },
     )
 }
 
-/// Upstream's meter scope attributes: who and where the host is.
+/// Who and where the host is: upstream's meter scope attributes, and the attributes of the
+/// resource the host's spans come from.
 fn scope_attributes(host: &HostIdentity<'_>) -> Vec<KeyValue> {
     let mut attributes = vec![
         KeyValue::new("host.id", host.host_id.to_owned()),

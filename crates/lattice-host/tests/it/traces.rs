@@ -104,6 +104,8 @@ async fn one_trace_spans_the_ingress_a_linked_call_and_a_provider_on_another_hos
     assert_eq!(ingress.parent_span_id(), CLIENT_SPAN);
     assert_eq!(attribute(&ingress.span.attributes, "component.id"), Some("kvcounter"));
     assert_eq!(attribute(&ingress.span.attributes, "url.path"), Some("/traced"));
+    // Who sent it is said by the resource.
+    assert_eq!(attribute(&ingress.resource, "host.id"), Some(host_a.id().as_str()));
 
     // kvcounter's linked calls: client spans under the ingress span, each with the provider's
     // server span under it.
@@ -130,6 +132,12 @@ async fn one_trace_spans_the_ingress_a_linked_call_and_a_provider_on_another_hos
         assert_eq!(kind(served), span::SpanKind::Server);
         assert_eq!(served.span.name, call.span.name);
         assert_eq!(attribute(&served.span.attributes, "caller.id"), Some("kvcounter"));
+        assert_eq!(attribute(&served.resource, "host.id"), Some(host_b.id().as_str()));
+        assert!(
+            attribute(&served.resource, "provider.id").is_some_and(|id| !id.is_empty()),
+            "the provider's resource names it: {:?}",
+            served.resource
+        );
     }
 
     // Control requests are traced too: the scale request, and the start it led to.
