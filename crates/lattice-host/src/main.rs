@@ -433,9 +433,13 @@ fn init_logging(level: &str, json: bool) -> Result<()> {
         Ok(filter) => filter,
         Err(_) => EnvFilter::try_new(level).with_context(|| format!("invalid --log-level `{level}`"))?,
     };
+    // A log line that cannot be written (stderr a pipe whose reader is gone) is lost, and
+    // nothing more: by default the subscriber reports the failure on stderr too, and that
+    // report panics the task that logged.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     if json {
         builder.json().init();
     } else {

@@ -288,9 +288,14 @@ fn init_logging(host_data: &HostData) {
         _ => "info".to_owned(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // A host reads the provider's stderr through a pipe that closes when the host dies. A
+    // line written after that is lost, and must stay only that: by default the subscriber
+    // reports a failed write on stderr too, and that report panics the task that logged
+    // (the parent watch among them, which would then never shut the provider down).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     // Fails only when the program installed its own subscriber, which then stays.
     let _ = if host_data.structured_logging {
         builder.json().try_init()

@@ -247,10 +247,12 @@ async fn a_provider_whose_host_is_killed_shuts_down() {
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // As a real host does, the "host" holds the only reader of the provider's stderr.
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("starting sh");
+    let stderr = host.stderr.take().unwrap();
     let mut stdin = host.stdin.take().unwrap();
     tokio::io::AsyncWriteExt::write_all(&mut stdin, data.to_stdin_line().as_bytes())
         .await
@@ -267,6 +269,9 @@ async fn a_provider_whose_host_is_killed_shuts_down() {
     assert_eq!(next().await.as_deref(), Some("init test example"));
     assert_eq!(next().await.as_deref(), Some("ready"));
 
+    // The host dies, and with it the reader of the provider's stderr: the provider's next log
+    // line (that its host is gone) fails to be written, which must not stop it shutting down.
+    drop(stderr);
     host.kill().await.unwrap();
     assert_eq!(next().await.as_deref(), Some("shutdown"));
     // End of the pipe: the provider, its last writer, has exited.
