@@ -341,22 +341,12 @@ fn build_baseline(root: &Path, target: &Path, rev: &str) -> Result<(String, Path
         }
     }
     // A target directory of its own: the revision's sources and lock file differ from ours.
+    // The binary is named, not its package: the package was `wasmcloud-host` before ADR 0016.
     let build = base.join("target");
     cmd::run(
-        cmd::cmd(
-            "cargo",
-            [
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "lattice-host",
-                "--bin",
-                "wasmcloud",
-            ],
-        )
-        .current_dir(&tree)
-        .env("CARGO_TARGET_DIR", &build),
+        cmd::cmd("cargo", ["build", "--release", "--locked", "--bin", "wasmcloud"])
+            .current_dir(&tree)
+            .env("CARGO_TARGET_DIR", &build),
     )
     .with_context(|| format!("building the host of revision {short}"))?;
     Ok((short, build.join("release").join("wasmcloud")))
