@@ -58,8 +58,7 @@ pub(crate) fn run(level: &str, execute: bool) -> Result<()> {
 /// from their packages. That build compiles every crate and most dependencies once more, with
 /// each package's own features (most of this step's six and a half minutes in a cold CI run on
 /// two cores, for a check that fails only when a package lacks a file); the release itself
-/// still makes it. A
-/// developer running `cargo xtask ci` mid-change gets the plan only.
+/// still makes it. A developer running `cargo xtask ci` mid-change gets the plan only.
 pub(crate) fn run_ci() -> Result<Option<String>> {
     let plan = plan("patch")?;
     print!("{plan}");
@@ -90,11 +89,7 @@ pub(crate) fn run_ci() -> Result<Option<String>> {
 /// sibling dependency), without building it from its package: CI's share of
 /// [`verify_packages`].
 fn package_packages(plan: &Plan) -> Result<()> {
-    let mut command = cmd("cargo", ["package", "--no-verify", "--locked"]);
-    for krate in &plan.crates {
-        command.args(["--package", &krate.name]);
-    }
-    cmd::run(&mut command).context(
+    cmd::run(&mut every_crate(plan, ["package", "--no-verify", "--locked"])).context(
         "packaging the publishable crates as crates.io would; the error above names the crate \
          and what its manifest lacks",
     )
@@ -105,21 +100,26 @@ fn package_packages(plan: &Plan) -> Result<()> {
 /// crates.io is built against the sibling's package (cargo resolves it locally).
 fn verify_packages(plan: &Plan) -> Result<()> {
     forget_unpacked_packages(plan)?;
-    let mut command = cmd("cargo", ["publish", "--dry-run", "--locked"]);
-    for krate in &plan.crates {
-        command.args(["--package", &krate.name]);
-    }
-    cmd::run(&mut command).context(
+    cmd::run(&mut every_crate(plan, ["publish", "--dry-run", "--locked"])).context(
         "packaging and building the publishable crates as crates.io would; the error above names \
          the crate and the file or dependency its package lacks",
     )
+}
+
+/// `cargo <args>` for every planned crate at once (`--package` each).
+fn every_crate<const N: usize>(plan: &Plan, args: [&str; N]) -> std::process::Command {
+    let mut command = cmd("cargo", args);
+    for krate in &plan.crates {
+        command.args(["--package", &krate.name]);
+    }
+    command
 }
 
 /// Forgets what an earlier dry run built of our own packages. Cargo builds a sibling from the
 /// local registry the dry run makes, and takes a registry package of an unchanged version to be
 /// unchanged: its unpacked sources (`$CARGO_HOME/registry/src/<that registry>/<name>-<version>`)
 /// and its build (the fingerprint under the target directory) are reused as they are. With a
-/// target directory kept between runs (CI's cache), a sibling whose code changed would be built
+/// target directory kept between runs, a sibling whose code changed would be built
 /// from, or linked as, the earlier run's. Both are removed; crates.io's sources are left alone,
 /// and the next build of the workspace rebuilds our crates once.
 fn forget_unpacked_packages(plan: &Plan) -> Result<()> {
