@@ -183,8 +183,12 @@ const DECOMMIT_BATCH: usize = 16;
 const IN_TRANSIT: u32 = 2 * DECOMMIT_BATCH as u32;
 
 /// Bytes at the top of a pooled fiber stack zeroed with memset when its
-/// invocation ends (the rest is released with `madvise`, batched): the part
-/// a request handler's calls use.
+/// invocation ends (the rest is released with `madvise`, batched). Measured
+/// by page faults per request with smaller values: the hello guest touches
+/// less than 4 KiB of its stack, the key-value counter (HTTP plus built-in
+/// key-value calls) between 16 and 32 KiB. Twice the latter keeps an
+/// ordinary handler's stack resident, so it is never refaulted, for about
+/// 1.5 µs of memset per invocation.
 const STACK_KEEP_RESIDENT: usize = 64 << 10;
 
 /// Settings shared by both allocation strategies.
