@@ -15,12 +15,18 @@
 //! - observability: hello through the host with its metrics and traces on
 //!   (metrics exported every second, one span per request batched, both over
 //!   OTLP/HTTP to a real receiver) against off, at concurrency 1, 16 and 64,
-//!   measured in turn.
+//!   loaded at once and measured in turn.
 //!
 //! - with `--baseline REV`: the host built from this tree against the host
 //!   built from git revision REV, hello at concurrency 1, 16 and 64, both
-//!   deployed at once and measured in turn — how a change moved the HTTP
-//!   path, in one run.
+//!   deployed at once, loaded at once and measured in turn — how a change
+//!   moved the HTTP path, in one run.
+//!
+//! Two ways to compare two servers: in turn (each alone on the machine, so
+//! req/s is what it serves there; a drift of a shared machine between runs
+//! shows as a difference), and loaded at once (one `wrk` each, started
+//! together: both share the cores under the same conditions, so their ratio
+//! is one of CPU per request, and a drift moves both alike).
 //!
 //! Load comes from `wrk`. xtask spawns and measures; everything that speaks
 //! a protocol (deploying through the control interface, waiting for a first
@@ -33,7 +39,7 @@
 //! - `wasmtime serve` of the workspace's wasmtime version, installed under
 //!   the target directory on first use (`cargo install wasmtime-cli`).
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -254,16 +260,20 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
             &release,
         )?;
         let off = bench.lattice("observability off", "hello", &host, &release)?;
-        in_turn(&bench, [on, sampled, off], &CONCURRENCY, options)?
+        let together = [
+            at_once(&bench, &on.server, &off.server, &CONCURRENCY, options)?,
+            at_once(&bench, &sampled.server, &off.server, &CONCURRENCY, options)?,
+        ];
+        (in_turn(&bench, [on, sampled, off], &CONCURRENCY, options)?, together)
     } else {
-        Vec::new()
+        (Vec::new(), [Vec::new(), Vec::new()])
     };
     let versus = match baseline {
         Some(rev) => {
             let (name, old_host) = build_baseline(&root, &target, rev)?;
             compare_hosts(&bench, &host_of(&release), (&name, &old_host), &release, options)?
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     if let Some(wasmtime) = &wasmtime {
         reports.push(bench_wasmtime(&bench, wasmtime, &wasm, options)?);
@@ -275,16 +285,21 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     if let Some(report) = &by_reference {
         print_start_by_reference(report);
     }
-    print_versus(&versus, options);
-    print_observability(&observability, options);
+    print_versus(&versus.0, &versus.1, options);
+    print_observability(&observability.0, &observability.1, options);
     Ok(())
 }
 
 /// The HTTP path with metrics and traces on next to off, as ratios.
-fn print_observability(runs: &[Report], options: Options) {
+fn print_observability(runs: &[Report], together: &[Ratios; 2], options: Options) {
     let [on, sampled, off] = runs else {
         return;
     };
+    print_at_once(
+        "all traced / off, 1% sampled / off",
+        &[&together[0], &together[1]],
+        options,
+    );
     println!();
     println!(
         "## HTTP hello: metrics and traces on (OTLP/HTTP to a receiver on this machine: metrics every second; every request traced, or 1% sampled) vs off (wrk -t1, {}s per run, median of {} runs taken in turn)",
@@ -353,24 +368,53 @@ fn build_baseline(root: &Path, target: &Path, rev: &str) -> Result<(String, Path
 }
 
 /// Hello through this tree's host and the baseline's, each on a lattice of
-/// its own, both deployed at once and measured in turn.
+/// its own, both deployed at once, loaded at once and then in turn.
 fn compare_hosts(
     tools: &Tools,
     host: &Path,
     (name, old_host): (&str, &Path),
     release: &Path,
     options: Options,
-) -> Result<Vec<Report>> {
+) -> Result<(Vec<Report>, Ratios)> {
     let now = tools.lattice("host", "hello", host, release)?;
     let then = tools.lattice(&format!("host @ {name}"), "hello", old_host, release)?;
-    in_turn(tools, [now, then], &CONCURRENCY, options)
+    let together = at_once(tools, &now.server, &then.server, &CONCURRENCY, options)?;
+    Ok((in_turn(tools, [now, then], &CONCURRENCY, options)?, together))
+}
+
+/// Ratios of servers loaded at once (see [`at_once`]): one column per comparison, each the
+/// median and every run.
+fn print_at_once(what: &str, comparisons: &[&[(u32, Vec<f64>)]], options: Options) {
+    let Some(first) = comparisons.first() else {
+        return;
+    };
+    println!();
+    println!(
+        "## HTTP hello, loaded at once (one wrk -t1 each, {}s per run, median of {} runs): {what}",
+        options.seconds,
+        if options.seconds < 10 { 1 } else { AT_ONCE_REPEATS }
+    );
+    println!();
+    println!("| c |{}", " median ratio | runs |".repeat(comparisons.len()));
+    println!("|---:|{}", "---:|---|".repeat(comparisons.len()));
+    for (row, (c, _)) in first.iter().enumerate() {
+        let cells: String = comparisons
+            .iter()
+            .map(|ratios| {
+                let (median, runs) = at_once_cells(&ratios[row].1);
+                format!(" {median:.2}× | {runs} |")
+            })
+            .collect();
+        println!("| {c} |{cells}");
+    }
 }
 
 /// This tree's host next to the baseline's, as ratios.
-fn print_versus(runs: &[Report], options: Options) {
+fn print_versus(runs: &[Report], together: &[(u32, Vec<f64>)], options: Options) {
     let [now, then] = runs else {
         return;
     };
+    print_at_once(&format!("{} / {}", now.name, then.name), &[together], options);
     println!();
     println!(
         "## HTTP hello: {} vs {} (wrk -t1, {}s per run, median of {} runs taken in turn)",
@@ -619,8 +663,20 @@ fn measure(server: &Server, wrk: &Path, concurrency: &[u32], seconds: u32, repor
     Ok(())
 }
 fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Load> {
-    let mut command = Command::new(wrk);
-    command
+    let mut child = spawn_wrk(wrk, server, connections, seconds)?;
+    let pid = server.rss_pid;
+    let mut peak = 0;
+    while child.try_wait()?.is_none() {
+        peak = peak.max(rss_kib(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut load = wrk_load(child)?;
+    load.peak_rss_kib = peak;
+    Ok(load)
+}
+
+fn spawn_wrk(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Child> {
+    Command::new(wrk)
         .args([
             "-t",
             "1",
@@ -632,19 +688,53 @@ fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Resul
         ])
         .arg(format!("http://{}/", server.addr))
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().context("starting wrk")?;
-    let pid = server.rss_pid;
-    let mut peak = 0;
-    while child.try_wait()?.is_none() {
-        peak = peak.max(rss_kib(pid));
-        std::thread::sleep(Duration::from_millis(100));
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting wrk")
+}
+
+/// What a `wrk` spawned by [`spawn_wrk`] measured, once it ends.
+fn wrk_load(child: Child) -> Result<Load> {
+    let out = child.wait_with_output().context("waiting for wrk")?;
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Runs of two servers loaded at once.
+const AT_ONCE_REPEATS: usize = 5;
+
+/// `a`'s requests/s over `b`'s, both loaded at once (one `wrk` each, `connections` each, started
+/// together), at each concurrency: every run's ratio, sorted. The two servers share the
+/// machine's cores under the same conditions, so the ratio is one of CPU per request, and a
+/// drift of the machine that runs taken in turn would see (another tenant, a clock change)
+/// moves both alike.
+fn at_once(tools: &Tools, a: &Server, b: &Server, concurrency: &[u32], options: Options) -> Result<Ratios> {
+    for server in [a, b] {
+        wrk_run(&tools.wrk, server, 16, 2)?;
     }
-    let mut out = String::new();
-    child.stdout.take().context("wrk stdout")?.read_to_string(&mut out)?;
-    let mut load = parse_wrk(&out)?;
-    load.peak_rss_kib = peak;
-    Ok(load)
+    let repeats = if options.seconds < 10 { 1 } else { AT_ONCE_REPEATS };
+    let mut ratios = Vec::new();
+    for &connections in concurrency {
+        let mut runs = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            let first = spawn_wrk(&tools.wrk, a, connections, options.seconds)?;
+            let second = spawn_wrk(&tools.wrk, b, connections, options.seconds)?;
+            // Both are waited for before either's failure is reported.
+            let (first, second) = (wrk_load(first), wrk_load(second));
+            runs.push(first?.rps / second?.rps);
+        }
+        runs.sort_by(f64::total_cmp);
+        ratios.push((connections, runs));
+    }
+    Ok(ratios)
+}
+
+/// Ratios measured at once, by concurrency: every run's, sorted.
+type Ratios = Vec<(u32, Vec<f64>)>;
+
+/// One row of ratios measured at once: the median, then every run.
+fn at_once_cells(runs: &[f64]) -> (f64, String) {
+    let all: Vec<String> = runs.iter().map(|r| format!("{r:.2}")).collect();
+    (runs[runs.len() / 2], all.join(", "))
 }
 
 fn parse_wrk(out: &str) -> Result<Load> {
