@@ -53,3 +53,4 @@ pub use config::{
 pub use error::{Error, ErrorKind, Result};
 pub use host::Host;
 pub use http_server::HttpRoute;
+pub use telemetry::SERVICE_NAME;

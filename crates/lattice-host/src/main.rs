@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser};
+use lattice_control_interface::provider::OtelConfig;
 use lattice_host::{
     DEFAULT_SHUTDOWN_TIMEOUT, Host, HostConfig, MIN_COMPILE_CACHE_BYTES, MIN_COMPONENT_SIZE, MIN_LINEAR_MEMORY,
     parse_label,
 };
+use lattice_telemetry::{KeyValue, Logs};
 use tracing_subscriber::EnvFilter;
 
 /// Environment variables `WASMCLOUD_LABEL_<key>=<value>` add host labels.
@@ -134,7 +136,8 @@ struct Args {
     /// Log JSON lines instead of text
     #[arg(long, env = "WASMCLOUD_STRUCTURED_LOGGING_ENABLED")]
     enable_structured_logging: bool,
-    /// Export the host's telemetry over OTLP: its wasmcloud_host.* metrics and its spans
+    /// Export the host's telemetry over OTLP: its wasmcloud_host.* metrics, its spans and its
+    /// log lines (guests' among them)
     #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
     enable_observability: bool,
     /// Export the host's wasmcloud_host.* metrics over OTLP
@@ -144,8 +147,13 @@ struct Args {
     /// linked calls), and give providers the same setting
     #[arg(long, env = "WASMCLOUD_TRACES_ENABLED")]
     enable_traces: bool,
-    /// Base OTLP endpoint, e.g. http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT and
-    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT name a signal's own endpoint)
+    /// Export the host's log lines over OTLP, guests' lines among them (in the invocation's
+    /// trace when traces are on)
+    #[arg(long, env = "WASMCLOUD_LOGS_ENABLED")]
+    enable_logs: bool,
+    /// Base OTLP endpoint, e.g. http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_EXPORTER_OTLP_LOGS_ENDPOINT name a signal's
+    /// own endpoint)
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     override_observability_endpoint: Option<String>,
     /// OTLP transport: http (to port 4318) or grpc (to port 4317)
@@ -315,7 +323,28 @@ struct Args {
 }
 
 impl Args {
+    /// What the host exports over OTLP, and where.
+    fn observability(&self) -> OtelConfig {
+        let signal_endpoint = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        OtelConfig {
+            enable_observability: self.enable_observability,
+            enable_metrics: self.enable_metrics.then_some(true),
+            enable_traces: self.enable_traces.then_some(true),
+            enable_logs: self.enable_logs.then_some(true),
+            observability_endpoint: self.override_observability_endpoint.clone(),
+            metrics_endpoint: signal_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+            traces_endpoint: signal_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            logs_endpoint: signal_endpoint("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+            protocol: match self.observability_protocol.to_ascii_lowercase().as_str() {
+                "grpc" => "Grpc".to_owned(),
+                _ => "Http".to_owned(),
+            },
+            ..OtelConfig::default()
+        }
+    }
+
     fn host_config(self) -> Result<HostConfig> {
+        let observability = self.observability();
         let mut labels = BTreeMap::new();
         for (key, value) in std::env::vars() {
             if let Some(label) = key.strip_prefix(LABEL_ENV_PREFIX)
@@ -384,17 +413,7 @@ impl Args {
             .contains(&level.as_str())
             .then_some(level);
         config.structured_logging = self.enable_structured_logging;
-        config.observability.enable_observability = self.enable_observability;
-        config.observability.enable_metrics = self.enable_metrics.then_some(true);
-        config.observability.enable_traces = self.enable_traces.then_some(true);
-        config.observability.observability_endpoint = self.override_observability_endpoint;
-        let signal_endpoint = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        config.observability.metrics_endpoint = signal_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-        config.observability.traces_endpoint = signal_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        config.observability.protocol = match self.observability_protocol.to_ascii_lowercase().as_str() {
-            "grpc" => "Grpc".to_owned(),
-            _ => "Http".to_owned(),
-        };
+        config.observability = observability;
         config.oci.allow_latest = self.allow_latest;
         config.oci.allowed_insecure = self.allowed_insecure;
         config.oci.extra_root_certificates = self.oci_ca_files;
@@ -428,24 +447,29 @@ fn user_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -> O
     Some(cache.join("wasmcloud"))
 }
 
-fn init_logging(level: &str, json: bool) -> Result<()> {
+/// Logs on stderr at `level` (`RUST_LOG` wins), JSON lines when `json`, and exported over
+/// OTLP too when `logs` is given.
+fn init_logging(level: &str, json: bool, logs: Option<&Logs>) -> Result<()> {
     let filter = match EnvFilter::try_from_default_env() {
         Ok(filter) => filter,
         Err(_) => EnvFilter::try_new(level).with_context(|| format!("invalid --log-level `{level}`"))?,
     };
-    // A log line that cannot be written (stderr a pipe whose reader is gone) is lost, and
-    // nothing more: by default the subscriber reports the failure on stderr too, and that
-    // report panics the task that logged.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .log_internal_errors(false);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
+    lattice_telemetry::init_logging(filter, json, logs).context("cannot install the log subscriber")
+}
+
+/// The log pipeline, when logs are exported. Its records come from the host whose key `seed`
+/// is (the host refuses a bad one itself, with the reason).
+fn start_logs(observability: &OtelConfig, seed: &str) -> Result<Option<Logs>> {
+    let mut attributes = vec![KeyValue::new("host.version", env!("CARGO_PKG_VERSION"))];
+    if let Ok(key) = nkeys::KeyPair::from_seed(seed.trim()) {
+        attributes.push(KeyValue::new("host.id", key.public_key()));
     }
-    Ok(())
+    let service = lattice_telemetry::Service {
+        name: lattice_host::SERVICE_NAME,
+        scope: (lattice_host::SERVICE_NAME, env!("CARGO_PKG_VERSION")),
+        attributes,
+    };
+    Logs::start(observability, service).map_err(anyhow::Error::msg)
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -466,9 +490,33 @@ async fn signalled() -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
-    init_logging(&args.log_level, args.enable_structured_logging)?;
-    let config = args.host_config()?;
+    let mut args = Args::parse();
+    // The host's key is settled here, so exported log lines name the host from the first.
+    let seed = match args.host_seed.take() {
+        Some(seed) => seed,
+        None => nkeys::KeyPair::new_server()
+            .seed()
+            .context("cannot write the host's new key")?,
+    };
+    let logs = start_logs(&args.observability(), &seed)?;
+    init_logging(&args.log_level, args.enable_structured_logging, logs.as_ref())?;
+    if let Some(logs) = &logs {
+        logs.announce();
+    }
+    let mut config = args.host_config()?;
+    config.host_seed = Some(seed);
+    let served = serve(config).await;
+    if let Some(logs) = &logs {
+        logs.shut_down(LOGS_FLUSH_TIMEOUT).await;
+    }
+    served
+}
+
+/// How long the last log records may take to export at exit.
+const LOGS_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs a host until it stops or a signal stops it.
+async fn serve(config: HostConfig) -> Result<()> {
     let host = Host::start(config).await.context("cannot start the host")?;
     tokio::select! {
         () = host.stopped() => {}

@@ -121,9 +121,11 @@ impl ProviderBuilder {
             Some(host_data) => host_data,
             None => read_host_data(self.stdin_timeout).await?,
         };
-        if self.logging {
-            init_logging(&host_data);
-        }
+        let logs = if self.logging {
+            init_logging(&host_data, &self.name).map(Arc::new)
+        } else {
+            None
+        };
         let keys = secret_keys(&host_data)?;
         let nats = connect(&host_data, &self.name).await?;
         let provider = Arc::new(provider);
@@ -171,6 +173,7 @@ impl ProviderBuilder {
             begun: Arc::new(AtomicBool::new(false)),
             stopping: Arc::clone(&stopping),
             traces,
+            logs,
         };
         tokio::spawn(link_messages(ctx.clone(), puts, dels, table, keys));
         tokio::spawn(health_checks(ctx.clone(), nats.clone(), health));
@@ -203,8 +206,9 @@ impl ProviderBuilder {
     }
 }
 
-/// How long the last spans may take to export when the provider stops.
-const TRACES_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the last spans, and then the last log records, may take to export when the
+/// provider stops.
+const TELEMETRY_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What each message task needs.
 struct Ctx<P> {
@@ -216,6 +220,8 @@ struct Ctx<P> {
     stopping: Arc<watch::Sender<bool>>,
     /// The span pipeline, flushed before the provider says it stopped.
     traces: Option<Arc<lattice_telemetry::Traces>>,
+    /// The log pipeline, flushed after the spans.
+    logs: Option<Arc<lattice_telemetry::Logs>>,
 }
 
 impl<P> Clone for Ctx<P> {
@@ -226,6 +232,7 @@ impl<P> Clone for Ctx<P> {
             begun: Arc::clone(&self.begun),
             stopping: Arc::clone(&self.stopping),
             traces: self.traces.clone(),
+            logs: self.logs.clone(),
         }
     }
 }
@@ -244,7 +251,10 @@ impl<P: Provider> Ctx<P> {
         }
         self.provider.shutdown().await;
         if let Some(traces) = &self.traces {
-            traces.shut_down(TRACES_FLUSH_TIMEOUT).await;
+            traces.shut_down(TELEMETRY_FLUSH_TIMEOUT).await;
+        }
+        if let Some(logs) = &self.logs {
+            logs.shut_down(TELEMETRY_FLUSH_TIMEOUT).await;
         }
         self.stopping.send_replace(true);
     }
@@ -279,8 +289,10 @@ pub async fn read_host_data(timeout: Duration) -> Result<HostData, ProviderError
 }
 
 /// A `tracing` subscriber on stderr at the host's level, JSON when the host logs JSON;
-/// `RUST_LOG` wins over the host's level.
-fn init_logging(host_data: &HostData) {
+/// `RUST_LOG` wins over the host's level. With logs on in the host data's `otel_config`, lines
+/// are exported over OTLP too, and the pipeline is returned. A pipeline that cannot start is
+/// logged and the provider runs without it.
+fn init_logging(host_data: &HostData, name: &str) -> Option<lattice_telemetry::Logs> {
     let level = match host_data.log_level.as_deref().map(str::to_ascii_lowercase).as_deref() {
         // tracing has no level above error.
         Some("critical") => "error".to_owned(),
@@ -288,20 +300,28 @@ fn init_logging(host_data: &HostData) {
         _ => "info".to_owned(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    // A host reads the provider's stderr through a pipe that closes when the host dies. A
-    // line written after that is lost, and must stay only that: by default the subscriber
-    // reports a failed write on stderr too, and that report panics the task that logged
-    // (the parent watch among them, which would then never shut the provider down).
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .log_internal_errors(false);
-    // Fails only when the program installed its own subscriber, which then stays.
-    let _ = if host_data.structured_logging {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let logs = lattice_telemetry::Logs::start(&host_data.otel_config, crate::trace::service(host_data, name));
+    // A host reads the provider's stderr through a pipe that closes when the host dies: the
+    // subscriber loses a line written after that, and does nothing more (see
+    // `lattice_telemetry::init_logging`). It fails only when the program installed its own
+    // subscriber, which then stays (and nothing is exported).
+    let installed = lattice_telemetry::init_logging(
+        filter,
+        host_data.structured_logging,
+        logs.as_ref().ok().and_then(Option::as_ref),
+    )
+    .is_ok();
+    match logs {
+        Ok(Some(logs)) if installed => {
+            logs.announce();
+            Some(logs)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, "the provider's log lines are not exported");
+            None
+        }
+    }
 }
 
 /// The curve keys, when the host gave both.

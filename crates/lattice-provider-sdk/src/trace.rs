@@ -18,7 +18,15 @@ use wrpc_transport_nats::{NatsContext, SubjectWriter};
 /// Starts the provider's span pipeline when the host data asks for traces. A pipeline that
 /// cannot start is logged and the provider runs without it: telemetry never stops a provider.
 pub(crate) fn start(host_data: &HostData, name: &str) -> Option<Traces> {
-    let service = lattice_telemetry::Service {
+    Traces::start(&host_data.otel_config, service(host_data, name))
+        .inspect_err(|error| tracing::warn!(%error, "the provider's spans are not exported"))
+        .ok()
+        .flatten()
+}
+
+/// Who the provider's spans and log records come from.
+pub(crate) fn service<'a>(host_data: &HostData, name: &'a str) -> lattice_telemetry::Service<'a> {
+    lattice_telemetry::Service {
         name,
         scope: (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         attributes: vec![
@@ -26,11 +34,7 @@ pub(crate) fn start(host_data: &HostData, name: &str) -> Option<Traces> {
             KeyValue::new("host.id", host_data.host_id.clone()),
             KeyValue::new("lattice", host_data.lattice_rpc_prefix.clone()),
         ],
-    };
-    Traces::start(&host_data.otel_config, service)
-        .inspect_err(|error| tracing::warn!(%error, "the provider's spans are not exported"))
-        .ok()
-        .flatten()
+    }
 }
 
 /// The wRPC server of a provider's exports: the NATS transport's, with a server span per

@@ -227,22 +227,42 @@ fn emit(line: &Line) {
     let component = line.component.as_str();
     let message = &line.message;
     // Recorded only when the invocation runs in a trace; written here, off the guest's path.
-    let trace_id = line.trace.as_ref().map(|trace| trace.trace_id_hex().to_string());
-    let trace_id = trace_id.as_deref();
+    // With both, an exported line is put in the invocation's trace and span.
+    let (trace_id, span_id) = match &line.trace {
+        Some(trace) => (
+            Some(trace.trace_id_hex().to_string()),
+            Some(format!("{:016x}", trace.span_id())),
+        ),
+        None => (None, None),
+    };
+    let (trace_id, span_id) = (trace_id.as_deref(), span_id.as_deref());
     match &line.source {
-        Source::Stdout => tracing::info!(component_id = component, trace_id, stream = "stdout", "{message}"),
-        Source::Stderr => tracing::warn!(component_id = component, trace_id, stream = "stderr", "{message}"),
+        Source::Stdout => tracing::info!(
+            component_id = component,
+            trace_id,
+            span_id,
+            stream = "stdout",
+            "{message}"
+        ),
+        Source::Stderr => tracing::warn!(
+            component_id = component,
+            trace_id,
+            span_id,
+            stream = "stderr",
+            "{message}"
+        ),
         // `tracing` levels are static per call site, hence one call per level.
         Source::Logging { level, context } => match level {
-            Level::Trace => tracing::trace!(component_id = component, trace_id, context, "{message}"),
-            Level::Debug => tracing::debug!(component_id = component, trace_id, context, "{message}"),
-            Level::Info => tracing::info!(component_id = component, trace_id, context, "{message}"),
-            Level::Warn => tracing::warn!(component_id = component, trace_id, context, "{message}"),
-            Level::Error => tracing::error!(component_id = component, trace_id, context, "{message}"),
+            Level::Trace => tracing::trace!(component_id = component, trace_id, span_id, context, "{message}"),
+            Level::Debug => tracing::debug!(component_id = component, trace_id, span_id, context, "{message}"),
+            Level::Info => tracing::info!(component_id = component, trace_id, span_id, context, "{message}"),
+            Level::Warn => tracing::warn!(component_id = component, trace_id, span_id, context, "{message}"),
+            Level::Error => tracing::error!(component_id = component, trace_id, span_id, context, "{message}"),
             Level::Critical => {
                 tracing::error!(
                     component_id = component,
                     trace_id,
+                    span_id,
                     context,
                     critical = true,
                     "{message}"

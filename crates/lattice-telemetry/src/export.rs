@@ -8,6 +8,7 @@ use bytes::Bytes;
 use lattice_control_interface::provider::OtelConfig;
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -58,6 +59,8 @@ pub enum Signal {
     Metrics,
     /// Spans.
     Traces,
+    /// Log records.
+    Logs,
 }
 
 impl Signal {
@@ -66,6 +69,7 @@ impl Signal {
         match self {
             Self::Metrics => "/v1/metrics",
             Self::Traces => "/v1/traces",
+            Self::Logs => "/v1/logs",
         }
     }
 
@@ -74,6 +78,7 @@ impl Signal {
         match self {
             Self::Metrics => config.metrics_endpoint.as_deref(),
             Self::Traces => config.traces_endpoint.as_deref(),
+            Self::Logs => config.logs_endpoint.as_deref(),
         }
     }
 
@@ -81,6 +86,7 @@ impl Signal {
         match self {
             Self::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
             Self::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            Self::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         }
     }
 
@@ -88,6 +94,7 @@ impl Signal {
         match self {
             Self::Metrics => "metrics",
             Self::Traces => "spans",
+            Self::Logs => "log records",
         }
     }
 }
@@ -183,6 +190,27 @@ pub fn span_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp:
     Ok(Reported::new(exporter, endpoint, Signal::Traces))
 }
 
+/// The OTLP log exporter `config` asks for. Must be called within the tokio runtime the
+/// exports are to run on.
+pub fn log_exporter(config: &OtelConfig) -> Result<Reported<opentelemetry_otlp::LogExporter>, String> {
+    let endpoint = endpoint(config, Signal::Logs)?;
+    let built = match Protocol::of(config)? {
+        Protocol::Http => opentelemetry_otlp::LogExporter::builder()
+            .with_http()
+            .with_http_client(OnRuntime::new()?)
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build(),
+        Protocol::Grpc => opentelemetry_otlp::LogExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build(),
+    };
+    let exporter = built.map_err(|e| format!("cannot export log records to `{endpoint}`: {e}"))?;
+    Ok(Reported::new(exporter, endpoint, Signal::Logs))
+}
+
 /// An exporter that says when exports start failing, and when they work again, once each:
 /// the SDK reports a failed periodic export only at debug level, and a collector that is
 /// down should be visible without flooding the log.
@@ -261,6 +289,22 @@ impl<E: SpanExporter> SpanExporter for Reported<E> {
 
     fn force_flush(&mut self) -> OTelSdkResult {
         self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for Reported<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let exported = self.inner.export(batch).await;
+        self.report(&exported);
+        exported
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {

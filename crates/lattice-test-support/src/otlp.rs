@@ -12,9 +12,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{Request, Response, StatusCode};
+pub use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+pub use opentelemetry_proto::tonic::logs::v1::LogRecord;
 pub use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
 pub use opentelemetry_proto::tonic::trace::v1::{Span, span};
 use prost::Message as _;
@@ -32,6 +34,8 @@ pub struct Received {
     pub metrics: Vec<ExportMetricsServiceRequest>,
     /// Every trace export, in arrival order.
     pub traces: Vec<ExportTraceServiceRequest>,
+    /// Every log export, in arrival order.
+    pub logs: Vec<ExportLogsServiceRequest>,
     /// Requests refused (wrong path, method or body), as `"<status> <path>: <why>"`.
     pub refused: Vec<String>,
 }
@@ -58,6 +62,64 @@ impl Received {
             .flat_map(|resource| &resource.scope_metrics)
             .flat_map(|scope| &scope.metrics)
             .map(|metric| metric.name.clone())
+            .collect()
+    }
+}
+
+/// One log record as it arrived, with the resource that sent it.
+#[derive(Debug, Clone)]
+pub struct ReceivedLog {
+    /// The sender's resource attributes (`service.name` among them).
+    pub resource: Vec<KeyValue>,
+    /// The record.
+    pub record: LogRecord,
+}
+
+impl ReceivedLog {
+    /// The record's body, when it is a string.
+    #[must_use]
+    pub fn body(&self) -> Option<&str> {
+        match self.record.body.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The trace the record is in, in hex (empty when none).
+    #[must_use]
+    pub fn trace_id(&self) -> String {
+        hex(&self.record.trace_id)
+    }
+
+    /// The span the record is in, in hex (empty when none).
+    #[must_use]
+    pub fn span_id(&self) -> String {
+        hex(&self.record.span_id)
+    }
+}
+
+impl Received {
+    /// Every log record received, in arrival order.
+    #[must_use]
+    pub fn log_records(&self) -> Vec<ReceivedLog> {
+        self.logs
+            .iter()
+            .flat_map(|request| &request.resource_logs)
+            .flat_map(|resource| {
+                let attributes = resource
+                    .resource
+                    .as_ref()
+                    .map(|r| r.attributes.clone())
+                    .unwrap_or_default();
+                resource
+                    .scope_logs
+                    .iter()
+                    .flat_map(|scope| &scope.log_records)
+                    .map(move |record| ReceivedLog {
+                        resource: attributes.clone(),
+                        record: record.clone(),
+                    })
+            })
             .collect()
     }
 }
@@ -175,7 +237,8 @@ impl Receiver {
         Self::start_with(Protocol::Http)
     }
 
-    /// Starts an OTLP/gRPC receiver (the collector's `MetricsService` and `TraceService`) on a
+    /// Starts an OTLP/gRPC receiver (the collector's `MetricsService`, `TraceService` and
+    /// `LogsService`) on a
     /// free loopback port.
     ///
     /// # Panics
@@ -213,8 +276,8 @@ impl Receiver {
         }
     }
 
-    /// The base endpoint, e.g. `http://127.0.0.1:43117` (exports go to `/v1/metrics` and
-    /// `/v1/traces` below it).
+    /// The base endpoint, e.g. `http://127.0.0.1:43117` (exports go to `/v1/metrics`,
+    /// `/v1/traces` and `/v1/logs` below it).
     #[must_use]
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
@@ -314,6 +377,8 @@ mod grpc {
     use std::sync::PoisonError;
     use std::task::{Context, Poll};
 
+    use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+    use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
     use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
         MetricsService, MetricsServiceServer,
     };
@@ -359,11 +424,23 @@ mod grpc {
         }
     }
 
+    #[async_trait::async_trait]
+    impl LogsService for Store {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportLogsServiceRequest>,
+        ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+            self.keep(|r| r.logs.push(request.into_inner()));
+            Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
+        }
+    }
+
     /// Routes each call to its service by path; anything else is refused as unimplemented.
     #[derive(Clone)]
     pub(super) struct Services {
         metrics: MetricsServiceServer<Store>,
         traces: TraceServiceServer<Store>,
+        logs: LogsServiceServer<Store>,
         store: Store,
     }
 
@@ -373,6 +450,7 @@ mod grpc {
             Self {
                 metrics: MetricsServiceServer::new(store.clone()),
                 traces: TraceServiceServer::new(store.clone()),
+                logs: LogsServiceServer::new(store.clone()),
                 store,
             }
         }
@@ -393,6 +471,8 @@ mod grpc {
                 self.metrics.call(request)
             } else if path.starts_with("/opentelemetry.proto.collector.trace.v1.TraceService/") {
                 self.traces.call(request)
+            } else if path.starts_with("/opentelemetry.proto.collector.logs.v1.LogsService/") {
+                self.logs.call(request)
             } else {
                 self.store.keep(|r| r.refused.push(format!("unimplemented {path}")));
                 Box::pin(async { Ok(tonic::Status::unimplemented("not an OTLP service").into_http()) })
@@ -439,6 +519,9 @@ async fn handle(
         }),
         "/v1/traces" => ExportTraceServiceRequest::decode(body).map(|t| {
             received.lock().unwrap_or_else(PoisonError::into_inner).traces.push(t);
+        }),
+        "/v1/logs" => ExportLogsServiceRequest::decode(body).map(|l| {
+            received.lock().unwrap_or_else(PoisonError::into_inner).logs.push(l);
         }),
         _ => return refuse(StatusCode::NOT_FOUND, "not an OTLP/HTTP path".into()),
     };
@@ -488,7 +571,7 @@ mod tests {
             assert_eq!(post("/v1/metrics", "application/x-protobuf", export.clone()).await, 200);
             assert_eq!(post("/v1/metrics", "application/json", export).await, 415);
             assert_eq!(post("/v1/metrics", "application/x-protobuf", vec![0xff; 3]).await, 400);
-            assert_eq!(post("/v1/logs", "application/x-protobuf", Vec::new()).await, 404);
+            assert_eq!(post("/v1/profiles", "application/x-protobuf", Vec::new()).await, 404);
             receiver
                 .wait_until("four requests", Duration::from_secs(5), |r| {
                     r.metrics.len() == 1 && r.refused.len() == 3

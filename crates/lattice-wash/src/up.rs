@@ -265,6 +265,8 @@ pub struct Observability {
     pub enable_metrics: bool,
     /// Traces (the host passes the setting on to the providers it starts).
     pub enable_traces: bool,
+    /// Log lines, the guests' among them.
+    pub enable_logs: bool,
     /// The base OTLP endpoint.
     pub endpoint: Option<String>,
     /// `http` or `grpc`.
@@ -281,6 +283,9 @@ impl Observability {
         }
         if self.enable_traces {
             command.env("WASMCLOUD_TRACES_ENABLED", "true");
+        }
+        if self.enable_logs {
+            command.env("WASMCLOUD_LOGS_ENABLED", "true");
         }
         if let Some(endpoint) = &self.endpoint {
             command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);

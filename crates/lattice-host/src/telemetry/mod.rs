@@ -101,7 +101,7 @@ impl Telemetry {
 }
 
 /// The OTEL `service.name` of the host, kebab-cased as upstream's.
-pub(crate) const SERVICE_NAME: &str = "wasmcloud-host";
+pub const SERVICE_NAME: &str = "wasmcloud-host";
 
 /// The meter's (instrumentation scope's) name.
 const METER_NAME: &str = "wasmcloud-host";

@@ -13,6 +13,7 @@ mod file_refs;
 mod http_e2e;
 mod ingress;
 mod links;
+mod logs;
 mod messaging;
 mod metrics;
 mod nats_auth;

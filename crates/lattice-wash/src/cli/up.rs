@@ -61,7 +61,8 @@ pub(crate) struct UpArgs {
     /// How long the host may take to answer its first request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     wait_timeout_ms: u64,
-    /// Have the host export its telemetry over OTLP: its wasmcloud_host.* metrics and its spans
+    /// Have the host export its telemetry over OTLP: its wasmcloud_host.* metrics, its spans
+    /// and its log lines
     #[arg(long, env = "WASMCLOUD_OBSERVABILITY_ENABLED")]
     enable_observability: bool,
     /// Have the host export its wasmcloud_host.* metrics over OTLP
@@ -70,6 +71,9 @@ pub(crate) struct UpArgs {
     /// Have the host (and the providers it starts) export spans over OTLP
     #[arg(long, env = "WASMCLOUD_TRACES_ENABLED")]
     enable_traces: bool,
+    /// Have the host export its log lines (its guests' among them) over OTLP
+    #[arg(long, env = "WASMCLOUD_LOGS_ENABLED")]
+    enable_logs: bool,
     /// Base OTLP endpoint for the host's telemetry, e.g. http://127.0.0.1:4318
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     override_observability_endpoint: Option<String>,
@@ -101,6 +105,7 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<Output> {
             enable_observability: args.enable_observability,
             enable_metrics: args.enable_metrics,
             enable_traces: args.enable_traces,
+            enable_logs: args.enable_logs,
             endpoint: args.override_observability_endpoint,
             protocol: args.observability_protocol,
         },

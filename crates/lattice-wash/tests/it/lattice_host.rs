@@ -641,9 +641,9 @@ fn up_in_the_foreground_stops_everything_on_interrupt() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-/// `wash up --enable-metrics --enable-traces` passes the telemetry settings on: the host it
-/// starts exports its metrics and spans to the OTLP endpoint given, and `wash down` (a graceful
-/// stop) sends the last.
+/// `wash up --enable-metrics --enable-traces --enable-logs` passes the telemetry settings on:
+/// the host it starts exports its metrics, spans and log lines to the OTLP endpoint given, and
+/// `wash down` (a graceful stop) sends the last.
 #[test]
 fn up_passes_telemetry_settings_to_the_host() {
     let receiver = lattice_test_support::otlp::Receiver::start();
@@ -660,6 +660,7 @@ fn up_passes_telemetry_settings_to_the_host() {
             &port,
             "--enable-metrics",
             "--enable-traces",
+            "--enable-logs",
             "--override-observability-endpoint",
             &endpoint,
             "-o",
@@ -690,4 +691,13 @@ fn up_passes_telemetry_settings_to_the_host() {
             .iter()
             .any(|s| s.service == "wasmcloud-host" && s.span.name.starts_with("ctl."))
     }));
+    // And its log lines, from the same host.
+    runtime.block_on(
+        receiver.wait_until("the host's log lines", Duration::from_secs(30), |r| {
+            r.log_records().iter().any(|l| {
+                lattice_test_support::otlp::attribute(&l.resource, "host.id") == Some(host_id.as_str())
+                    && l.body() == Some("exporting logs over OTLP")
+            })
+        }),
+    );
 }
