@@ -44,12 +44,8 @@ impl Logs {
         let exporter = crate::log_exporter(config)?;
         let endpoint = endpoint(config, Signal::Logs)?;
         let protocol = Protocol::of(config)?;
-        let resource = Resource::builder()
-            .with_service_name(service.name.to_owned())
-            .with_attributes(service.attributes)
-            .build();
         let provider = SdkLoggerProvider::builder()
-            .with_resource(resource)
+            .with_resource(service.resource())
             .with_log_processor(InTrace(BatchLogProcessor::builder(exporter).build()))
             .build();
         Ok(Some(Self {

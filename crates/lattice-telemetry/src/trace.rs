@@ -23,6 +23,16 @@ pub struct Service<'a> {
     pub attributes: Vec<KeyValue>,
 }
 
+impl Service<'_> {
+    /// The resource that says who exports: `service.name` and the other attributes.
+    pub(crate) fn resource(self) -> opentelemetry_sdk::Resource {
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(self.name.to_owned())
+            .with_attributes(self.attributes)
+            .build()
+    }
+}
+
 /// The span pipeline of one host or provider.
 #[derive(Debug)]
 pub struct Traces {
@@ -45,15 +55,12 @@ impl Traces {
         // Who the spans come from is said once per export, in the resource. The SDK copies
         // the tracer's scope into every span it starts, so the scope holds only borrowed
         // strings: a span costs no allocation for it.
-        let resource = opentelemetry_sdk::Resource::builder()
-            .with_service_name(service.name.to_owned())
-            .with_attributes(service.attributes)
-            .build();
+        let (scope, version) = service.scope;
+        let resource = service.resource();
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_batch_exporter(exporter)
             .build();
-        let (scope, version) = service.scope;
         let scope = opentelemetry::InstrumentationScope::builder(scope)
             .with_version(version)
             .build();

@@ -106,11 +106,7 @@ impl Received {
             .iter()
             .flat_map(|request| &request.resource_logs)
             .flat_map(|resource| {
-                let attributes = resource
-                    .resource
-                    .as_ref()
-                    .map(|r| r.attributes.clone())
-                    .unwrap_or_default();
+                let attributes = resource_attributes(resource.resource.as_ref());
                 resource
                     .scope_logs
                     .iter()
@@ -167,11 +163,7 @@ impl Received {
             .iter()
             .flat_map(|request| &request.resource_spans)
             .flat_map(|resource| {
-                let attributes = resource
-                    .resource
-                    .as_ref()
-                    .map(|r| r.attributes.clone())
-                    .unwrap_or_default();
+                let attributes = resource_attributes(resource.resource.as_ref());
                 let service = attribute(&attributes, "service.name").unwrap_or_default().to_owned();
                 resource
                     .scope_spans
@@ -185,6 +177,11 @@ impl Received {
             })
             .collect()
     }
+}
+
+/// The attributes of the `resource` an export came from (none when it named none).
+fn resource_attributes(resource: Option<&proto::resource::v1::Resource>) -> Vec<KeyValue> {
+    resource.map(|r| r.attributes.clone()).unwrap_or_default()
 }
 
 /// The text of a string attribute `key` among `attributes`.

@@ -157,16 +157,10 @@ pub(crate) async fn expose_over_http(
     client.start_provider(&start).await.unwrap();
     let listen = ConfigValues::from([("address".to_owned(), "127.0.0.1:0".to_owned())]);
     client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
-    let link = Link {
-        source_id: ComponentId::new("http-server"),
-        target: ComponentId::new(component),
-        wit_namespace: "wasi".into(),
-        wit_package: "http".into(),
-        interfaces: vec!["incoming-handler".into()],
-        source_config: vec![ConfigName::new("listen")],
-        ..Link::default()
-    };
-    client.put_link(&link).await.unwrap();
+    client
+        .put_link(&crate::support::http_link("http-server", component, "listen"))
+        .await
+        .unwrap();
     wait_until("the link being routed", || {
         host.http_routes().iter().any(|r| r.component_id == component)
     })

@@ -6,14 +6,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use lattice_control_interface::{
-    ComponentId, ConfigName, ConfigValues, HostId, LatticeEvent, Link, ProviderId, ScaleComponentCommand,
+    ComponentId, ConfigName, ConfigValues, HostId, LatticeEvent, ProviderId, ScaleComponentCommand,
     StartProviderCommand,
 };
 use lattice_test_support::guests;
 use lattice_test_support::otlp::{ReceivedLog, Receiver, attribute};
 
 use crate::http_e2e::get_with;
-use crate::support::{Lattice, WAIT, data, file_ref, wait_event};
+use crate::support::{Lattice, WAIT, data, file_ref, free_address, http_link, wait_event};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasmcloud");
 
@@ -25,14 +25,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A loopback port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -77,7 +69,7 @@ async fn guest_and_host_lines_are_exported_in_the_requests_trace() {
         _ => None,
     })
     .await;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let addr = free_address();
     client
         .start_provider(&StartProviderCommand {
             provider_id: ProviderId::new("http-server"),
@@ -90,15 +82,7 @@ async fn guest_and_host_lines_are_exported_in_the_requests_trace() {
     let listen = ConfigValues::from([("address".to_owned(), addr.to_string())]);
     client.put_config(&ConfigName::new("listen"), &listen).await.unwrap();
     client
-        .put_link(&Link {
-            source_id: ComponentId::new("http-server"),
-            target: ComponentId::new("logger"),
-            wit_namespace: "wasi".into(),
-            wit_package: "http".into(),
-            interfaces: vec!["incoming-handler".into()],
-            source_config: vec![ConfigName::new("listen")],
-            ..Link::default()
-        })
+        .put_link(&http_link("http-server", "logger", "listen"))
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -6,19 +6,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lattice_control_interface::{ComponentId, ConfigName, ConfigValues, Link};
+use lattice_control_interface::{ConfigName, ConfigValues};
 use lattice_test_support::redis::RedisServer;
 use lattice_test_support::{guests, providers};
 use redis::AsyncCommands as _;
 
-use crate::support::{Lattice, WAIT, keyvalue_link};
-
-fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+use crate::support::{Lattice, WAIT, free_address, http_link, keyvalue_link};
 
 /// One GET through the http-server provider: the status and body, or `None` when the
 /// provider does not accept the connection (yet) or drops it.
@@ -61,15 +54,7 @@ async fn kvcounter_counts_in_redis_through_two_providers_on_two_hosts() {
     let url = ConfigValues::from([("URL".to_owned(), redis.url())]);
     client.put_config(&ConfigName::new("redis"), &url).await.unwrap();
     client
-        .put_link(&Link {
-            source_id: ComponentId::new("http"),
-            target: ComponentId::new("kvcounter"),
-            wit_namespace: "wasi".into(),
-            wit_package: "http".into(),
-            interfaces: vec!["incoming-handler".into()],
-            source_config: vec![ConfigName::new("listen")],
-            ..Link::default()
-        })
+        .put_link(&http_link("http", "kvcounter", "listen"))
         .await
         .unwrap();
     client

@@ -16,6 +16,27 @@ use lattice_test_support::nats::NatsServer;
 /// first component compile on a loaded CI machine is slow.
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// The link that has `source` (an HTTP server provider) send the requests its listener named
+/// by `source_config` takes to `target`'s `wasi:http/incoming-handler`.
+pub fn http_link(source: &str, target: &str, source_config: &str) -> Link {
+    Link {
+        source_id: ComponentId::new(source),
+        target: ComponentId::new(target),
+        wit_namespace: "wasi".into(),
+        wit_package: "http".into(),
+        interfaces: vec!["incoming-handler".into()],
+        source_config: vec![ConfigName::new(source_config)],
+        ..Link::default()
+    }
+}
+
+/// A loopback address nobody listens on now.
+pub fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+}
+
 /// The link that sends `source`'s `wasi:keyvalue` calls (store, atomics, batch) to `target`,
 /// with the named config given to the target.
 pub fn keyvalue_link(source: &str, target: &str, target_config: &str) -> Link {
