@@ -2,13 +2,15 @@
 //! [`InvocationObserver`] per running component, and a probe per linked call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lattice_runtime::InvocationObserver;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, ObservableGauge, ObservableUpDownCounter};
+use opentelemetry::metrics::{
+    Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
+};
 
 use super::process::Sample;
 
@@ -25,20 +27,30 @@ pub(crate) struct HostMetrics {
     host: KeyValue,
     handle_rpc_message_duration: Histogram<u64>,
     call_rpc_message_duration: Histogram<u64>,
-    invocations: Counter<u64>,
     invocation_errors: Counter<u64>,
     max_instances: Gauge<u64>,
-    /// Every operation's instance count, read by the `active_instances` callback.
-    operations: Arc<Mutex<OperationTable>>,
+    /// Every operation's instance count and every invocation total, read by the
+    /// `active_instances` and `invocations` callbacks.
+    tables: Arc<Mutex<Tables>>,
     /// Kept with the instruments; their callbacks read the counts and the sampler.
+    _invocations: ObservableCounter<u64>,
     _active_instances: ObservableUpDownCounter<i64>,
     _process: [ObservableGauge<u64>; 2],
     _cpu: ObservableGauge<f64>,
 }
 
-/// The recording state of each (component id, reference, operation) seen, shared by the
-/// observers of that component (an update's old and new ones alike).
-type OperationTable = HashMap<(Arc<str>, Arc<str>, Arc<str>), Arc<Operation>>;
+/// The counts the host keeps itself (an atomic each on the hot path) and reports at each
+/// export.
+#[derive(Default)]
+struct Tables {
+    /// The recording state of each (component id, reference, operation) seen, shared by
+    /// the observers of that component (an update's old and new ones alike).
+    operations: HashMap<(Arc<str>, Arc<str>, Arc<str>), Arc<Operation>>,
+    /// The invocation total of each (reference, operation), shared by every component
+    /// started from that reference. Never dropped: a counter's total only grows, as the
+    /// SDK's own would for a synchronous counter.
+    invocations: HashMap<(Arc<str>, Arc<str>), Arc<Invocations>>,
+}
 
 impl std::fmt::Debug for HostMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,19 +83,34 @@ impl HostMetrics {
                 .with_callback(move |gauge| gauge.observe(sample.cpu_usage(), &[]))
                 .build()
         };
-        let operations: Arc<Mutex<OperationTable>> = Arc::default();
-        // Counted with one atomic per invocation on the hot path, reported at each export.
+        let tables: Arc<Mutex<Tables>> = Arc::default();
+        // Counted with an atomic per invocation on the hot path, reported at each export,
+        // so an invocation makes no lookup in the SDK's attribute maps for these two.
+        let invocations = {
+            let tables = Arc::clone(&tables);
+            meter
+                .u64_observable_counter("wasmcloud_host.component.invocations")
+                .with_callback(move |counter| {
+                    let tables = tables.lock().unwrap_or_else(PoisonError::into_inner);
+                    for total in tables.invocations.values() {
+                        counter.observe(total.count.load(Ordering::Relaxed), &total.attributes);
+                    }
+                })
+                .build()
+        };
         // An operation of a component that stopped is reported (at 0) once more, then dropped.
         let active_instances = {
-            let operations = Arc::clone(&operations);
+            let tables = Arc::clone(&tables);
             meter
                 .i64_observable_up_down_counter("wasmcloud_host.component.active_instances")
                 .with_callback(move |counter| {
-                    let mut operations = operations.lock().unwrap_or_else(PoisonError::into_inner);
-                    for operation in operations.values() {
+                    let mut tables = tables.lock().unwrap_or_else(PoisonError::into_inner);
+                    for operation in tables.operations.values() {
                         counter.observe(operation.active.load(Ordering::Relaxed), &operation.instance);
                     }
-                    operations.retain(|_, operation| Arc::strong_count(operation) > 1);
+                    tables
+                        .operations
+                        .retain(|_, operation| Arc::strong_count(operation) > 1);
                 })
                 .build()
         };
@@ -92,10 +119,10 @@ impl HostMetrics {
             host: KeyValue::new("host", host_id.to_owned()),
             handle_rpc_message_duration: duration("wasmcloud_host.handle_rpc_message.duration"),
             call_rpc_message_duration: duration("wasmcloud_host.call_rpc_message.duration"),
-            invocations: meter.u64_counter("wasmcloud_host.component.invocations").build(),
             invocation_errors: meter.u64_counter("wasmcloud_host.component.invocation.errors").build(),
             max_instances: meter.u64_gauge("wasmcloud_host.component.max_instances").build(),
-            operations,
+            tables,
+            _invocations: invocations,
             _active_instances: active_instances,
             _process: [
                 memory("wasmcloud_host.process.memory.total.bytes", Sample::memory_total),
@@ -114,12 +141,23 @@ impl HostMetrics {
         component_ref: &str,
         component: &lattice_runtime::Component,
     ) -> Arc<dyn InvocationObserver> {
-        let id: Arc<str> = component_id.into();
-        let reference: Arc<str> = component_ref.into();
         let mut names: Vec<Arc<str>> = component.exports().iter().map(|e| Arc::clone(e.operation())).collect();
         if component.exports_http() {
             names.push(lattice_runtime::HTTP_OPERATION.into());
         }
+        self.observer_of(component_id, component_ref, names)
+    }
+
+    /// The observer of component `component_id` from `component_ref`, which exports the
+    /// operations `names`.
+    fn observer_of(
+        self: &Arc<Self>,
+        component_id: &str,
+        component_ref: &str,
+        names: Vec<Arc<str>>,
+    ) -> Arc<dyn InvocationObserver> {
+        let id: Arc<str> = component_id.into();
+        let reference: Arc<str> = component_ref.into();
         let operations = names
             .into_iter()
             .map(|name| {
@@ -132,25 +170,37 @@ impl HostMetrics {
             id,
             reference,
             operations,
+            others: Mutex::default(),
         })
     }
 
     /// The recording state of `operation` of component `id` from `reference`, shared with
     /// every other observer of the same.
     fn operation(&self, id: &Arc<str>, reference: &Arc<str>, operation: &Arc<str>) -> Arc<Operation> {
-        let mut table = self.operations.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let Tables {
+            operations,
+            invocations,
+        } = &mut *tables;
         let key = (Arc::clone(id), Arc::clone(reference), Arc::clone(operation));
-        Arc::clone(table.entry(key).or_insert_with(|| {
-            let invocation = [
-                KeyValue::new("component.ref", reference.to_string()),
-                self.lattice.clone(),
-                self.host.clone(),
-                KeyValue::new("operation", operation.to_string()),
-            ];
-            let [a, b, c, d] = invocation.clone();
+        Arc::clone(operations.entry(key).or_insert_with(|| {
+            let total = invocations
+                .entry((Arc::clone(reference), Arc::clone(operation)))
+                .or_insert_with(|| {
+                    Arc::new(Invocations {
+                        attributes: [
+                            KeyValue::new("component.ref", reference.to_string()),
+                            self.lattice.clone(),
+                            self.host.clone(),
+                            KeyValue::new("operation", operation.to_string()),
+                        ],
+                        count: AtomicU64::new(0),
+                    })
+                });
+            let [a, b, c, d] = total.attributes.clone();
             Arc::new(Operation {
                 instance: [a, b, c, d, KeyValue::new("component.id", id.to_string())],
-                invocation,
+                invocations: Arc::clone(total),
                 active: AtomicI64::new(0),
             })
         }))
@@ -194,11 +244,19 @@ fn nanos(elapsed: Duration) -> u64 {
 
 /// One operation of one component: its attribute sets, built once, and its running count.
 struct Operation {
-    /// `component.ref`, `lattice`, `host`, `operation`.
-    invocation: [KeyValue; 4],
-    /// The same and `component.id`.
+    /// `component.ref`, `lattice`, `host`, `operation` and `component.id`.
     instance: [KeyValue; 5],
+    /// The invocation total of the operation's reference, with its attributes (the same
+    /// but `component.id`).
+    invocations: Arc<Invocations>,
     active: AtomicI64,
+}
+
+/// Invocations ended of one operation of one reference, with their attributes.
+struct Invocations {
+    /// `component.ref`, `lattice`, `host`, `operation`.
+    attributes: [KeyValue; 4],
+    count: AtomicU64,
 }
 
 /// Records one component's invocations.
@@ -208,6 +266,9 @@ struct ComponentObserver {
     reference: Arc<str>,
     /// The component's operations, known when it was loaded; read without a lock.
     operations: HashMap<Arc<str>, Arc<Operation>>,
+    /// Operations met that were not among those; held here, like those, so their counts
+    /// live as long as the component.
+    others: Mutex<HashMap<Arc<str>, Arc<Operation>>>,
 }
 
 impl ComponentObserver {
@@ -215,7 +276,14 @@ impl ComponentObserver {
         match self.operations.get(name) {
             Some(known) => record(known),
             // Not among the exports the runtime listed: recorded all the same.
-            None => record(&self.metrics.operation(&self.id, &self.reference, &name.into())),
+            None => {
+                let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+                let name: Arc<str> = name.into();
+                let operation = others
+                    .entry(Arc::clone(&name))
+                    .or_insert_with(|| self.metrics.operation(&self.id, &self.reference, &name));
+                record(operation);
+            }
         }
     }
 }
@@ -231,13 +299,14 @@ impl InvocationObserver for ComponentObserver {
         let metrics = &self.metrics;
         self.with_operation(operation, |operation| {
             operation.active.fetch_sub(1, Ordering::Relaxed);
-            metrics.invocations.add(1, &operation.invocation);
+            let invocations = &operation.invocations;
+            invocations.count.fetch_add(1, Ordering::Relaxed);
             if failed {
-                metrics.invocation_errors.add(1, &operation.invocation);
+                metrics.invocation_errors.add(1, &invocations.attributes);
             }
             metrics
                 .handle_rpc_message_duration
-                .record(nanos(elapsed), &operation.invocation);
+                .record(nanos(elapsed), &invocations.attributes);
         });
     }
 }
@@ -271,5 +340,91 @@ impl Drop for CallProbe {
         if *self.failed.get_mut() {
             self.metrics.invocation_errors.add(1, &self.attributes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    use super::*;
+
+    /// The latest exported `invocations` total of each `component.ref` and `operation`.
+    fn totals(exporter: &InMemoryMetricExporter) -> HashMap<(String, String), u64> {
+        let exports = exporter.get_finished_metrics().unwrap();
+        let latest = exports.last().expect("an export");
+        let metric = latest
+            .scope_metrics()
+            .flat_map(|scope| scope.metrics())
+            .find(|m| m.name() == "wasmcloud_host.component.invocations")
+            .expect("invocations exported");
+        let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
+            panic!("invocations is not a u64 sum");
+        };
+        assert!(sum.is_monotonic());
+        sum.data_points()
+            .map(|point| {
+                let value = |key: &str| {
+                    let found = point.attributes().find(|kv| kv.key.as_str() == key);
+                    found.map(|kv| kv.value.to_string()).unwrap()
+                };
+                ((value("component.ref"), value("operation")), point.value())
+            })
+            .collect()
+    }
+
+    /// Components started from one reference share one total (one data point per
+    /// attribute set, as a synchronous counter's), and it keeps growing, never dropping,
+    /// when one of them stops.
+    #[test]
+    fn invocations_of_one_reference_add_up_and_survive_a_stop() {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let metrics = Arc::new(HostMetrics::new(
+            &provider.meter("test"),
+            "default",
+            "NHOST",
+            &Arc::default(),
+        ));
+        let op: Arc<str> = "test:pkg/api/call".into();
+        let first = metrics.observer_of("a", "file:///one.wasm", vec![Arc::clone(&op)]);
+        let second = metrics.observer_of("b", "file:///one.wasm", vec![Arc::clone(&op)]);
+        let other = metrics.observer_of("c", "file:///two.wasm", vec![Arc::clone(&op)]);
+        let invoke = |observer: &Arc<dyn InvocationObserver>, times: usize, operation: &str| {
+            for _ in 0..times {
+                observer.started(operation);
+                observer.ended(operation, Duration::from_micros(20), false);
+            }
+        };
+        invoke(&first, 2, &op);
+        invoke(&second, 3, &op);
+        invoke(&other, 1, &op);
+        provider.force_flush().unwrap();
+        let total = |seen: &HashMap<(String, String), u64>, reference: &str, operation: &str| {
+            seen.get(&(reference.to_owned(), operation.to_owned())).copied()
+        };
+        let seen = totals(&exporter);
+        assert_eq!(total(&seen, "file:///one.wasm", &op), Some(5), "{seen:?}");
+        assert_eq!(total(&seen, "file:///two.wasm", &op), Some(1), "{seen:?}");
+
+        // `a` stops; its invocations stay in the total, across exports.
+        drop(first);
+        provider.force_flush().unwrap();
+        invoke(&second, 1, &op);
+        // An operation the component did not list is counted all the same.
+        invoke(&other, 2, "test:pkg/api/unlisted");
+        provider.force_flush().unwrap();
+        let seen = totals(&exporter);
+        assert_eq!(total(&seen, "file:///one.wasm", &op), Some(6), "{seen:?}");
+        assert_eq!(
+            total(&seen, "file:///two.wasm", "test:pkg/api/unlisted"),
+            Some(2),
+            "{seen:?}"
+        );
+        assert_eq!(seen.len(), 3, "{seen:?}");
     }
 }

@@ -3,6 +3,7 @@
 //! a link to the Redis provider that host B runs. Both hosts and the provider export spans to
 //! one real OTLP/HTTP receiver; the spans arrive as one trace, each parent link intact:
 //! client → ingress (host A) → linked call (host A) → provider call (provider process).
+//! With logs on as well, the provider exports its log lines to the same receiver.
 
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ async fn one_trace_spans_the_ingress_a_linked_call_and_a_provider_on_another_hos
     let traced = || {
         let mut config = lattice.host_config(&[]);
         config.observability.enable_traces = Some(true);
+        // Passed on to the provider; a host in this test process installs no subscriber.
+        config.observability.enable_logs = Some(true);
         config.observability.observability_endpoint = Some(receiver.endpoint());
         lattice_host::Host::start(config)
     };
@@ -152,6 +155,19 @@ async fn one_trace_spans_the_ingress_a_linked_call_and_a_provider_on_another_hos
         .expect("a span of the component's start");
     assert_eq!(start.parent_span_id(), scale_request.span_id());
     assert_eq!(attribute(&start.span.attributes, "component.id"), Some("kvcounter"));
+
+    // The provider, told by host B's host data that logs are on, exports its own lines.
+    let from_provider = |r: &lattice_test_support::otlp::ReceivedLog| {
+        attribute(&r.resource, "service.name") == Some(KV_REDIS) && r.body() == Some("exporting logs over OTLP")
+    };
+    receiver
+        .wait_until("the provider's log line", WAIT, |r| {
+            r.log_records().iter().any(from_provider)
+        })
+        .await;
+    let logs = receiver.received().log_records();
+    let line = logs.iter().find(|r| from_provider(r)).unwrap();
+    assert_eq!(attribute(&line.resource, "host.id"), Some(host_b.id().as_str()));
 
     host_a.stop(None).await;
     host_b.stop(None).await;
