@@ -26,7 +26,10 @@
 //! req/s is what it serves there; a drift of a shared machine between runs
 //! shows as a difference), and loaded at once (one `wrk` each, started
 //! together: both share the cores under the same conditions, so their ratio
-//! is one of CPU per request, and a drift moves both alike).
+//! is one of CPU per request, and a drift moves both alike). Runs in turn
+//! also give each server's CPU time per request (user and system time of its
+//! processes from `/proc`, over the requests `wrk` counted), which another
+//! tenant of a shared machine moves far less than requests/s.
 //!
 //! Load comes from `wrk`. xtask spawns and measures; everything that speaks
 //! a protocol (deploying through the control interface, waiting for a first
@@ -137,6 +140,11 @@ struct Load {
     p99_ms: f64,
     /// Peak resident memory of the server while loaded, KiB.
     peak_rss_kib: u64,
+    /// Requests answered in the run.
+    requests: u64,
+    /// CPU time the server's processes spent in the run, per request answered, µs (0: not
+    /// measured). Unlike requests/s, the machine's other tenants do not move it much.
+    cpu_us_per_request: f64,
 }
 
 /// Everything measured for one server.
@@ -324,6 +332,7 @@ fn print_observability(runs: &[Report], together: &[Ratios; 2], options: Options
             off.p99_ms
         );
     }
+    print_cpu(&[on, sampled, off], &[(0, 2), (1, 2)]);
 }
 
 fn host_of(release: &Path) -> PathBuf {
@@ -438,6 +447,35 @@ fn print_versus(runs: &[Report], together: &[(u32, Vec<f64>)], options: Options)
             new.p99_ms,
             old.p99_ms
         );
+    }
+    print_cpu(&[now, then], &[(0, 1)]);
+}
+
+/// The servers' CPU time per request of the runs taken in turn (their median), and as ratios
+/// of requests per CPU second: for each `(a, b)` of `pairs`, `b`'s CPU per request over `a`'s,
+/// comparable with a ratio of requests/s where CPU is the limit.
+fn print_cpu(reports: &[&Report], pairs: &[(usize, usize)]) {
+    let Some(first) = reports.first() else {
+        return;
+    };
+    println!();
+    println!("CPU time of each server's processes per request, µs (median of the same runs):");
+    println!();
+    let names: String = reports.iter().map(|r| format!(" {} |", r.name)).collect();
+    let ratios: String = pairs
+        .iter()
+        .map(|&(a, b)| format!(" {} / {} |", reports[a].name, reports[b].name))
+        .collect();
+    println!("| c |{names}{ratios}");
+    println!("|---:|{}", "---:|".repeat(reports.len() + pairs.len()));
+    for (row, (c, _)) in first.loads.iter().enumerate() {
+        let cpu = |report: usize| reports[report].loads[row].1.cpu_us_per_request;
+        let values: String = (0..reports.len()).map(|r| format!(" {:.1} |", cpu(r))).collect();
+        let ratios: String = pairs
+            .iter()
+            .map(|&(a, b)| format!(" {:.2}× |", cpu(b) / cpu(a)))
+            .collect();
+        println!("| {c} |{values}{ratios}");
     }
 }
 
@@ -663,16 +701,54 @@ fn measure(server: &Server, wrk: &Path, concurrency: &[u32], seconds: u32, repor
     Ok(())
 }
 fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Load> {
-    let mut child = spawn_wrk(wrk, server, connections, seconds)?;
     let pid = server.rss_pid;
+    let cpu_before = cpu_ticks(pid);
+    let mut child = spawn_wrk(wrk, server, connections, seconds)?;
     let mut peak = 0;
     while child.try_wait()?.is_none() {
         peak = peak.max(rss_kib(pid));
         std::thread::sleep(Duration::from_millis(100));
     }
+    let cpu = cpu_ticks(pid).saturating_sub(cpu_before);
     let mut load = wrk_load(child)?;
     load.peak_rss_kib = peak;
+    if load.requests > 0 {
+        load.cpu_us_per_request = cpu as f64 * 1e6 / clock_ticks_per_second() / load.requests as f64;
+    }
     Ok(load)
+}
+
+/// CPU time (user and system) `pid` and its descendants have used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command name, which is in parentheses and may hold spaces:
+            // utime and stime are the 14th and 15th fields of the line.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let mut fields = after.split_whitespace().skip(11);
+            let user: u64 = fields.next()?.parse().ok()?;
+            let system: u64 = fields.next()?.parse().ok()?;
+            Some(user + system)
+        })
+        .unwrap_or(0);
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    own + children
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .map(cpu_ticks)
+        .sum::<u64>()
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`), which `/proc/<pid>/stat` counts in.
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        cmd::read(&mut cmd::cmd("getconf", ["CLK_TCK"]))
+            .ok()
+            .and_then(|out| out.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 fn spawn_wrk(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Result<Child> {
@@ -753,11 +829,19 @@ fn parse_wrk(out: &str) -> Result<Load> {
             .and_then(|v| duration_ms(v.trim()))
             .with_context(|| format!("no {p} latency in wrk output:\n{out}"))
     };
+    // `  30000 requests in 3.00s, 3.00MB read`
+    let requests = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(count, _)| count.trim().parse().ok())
+        .with_context(|| format!("no request count in wrk output:\n{out}"))?;
     Ok(Load {
         rps,
         p50_ms: percentile("50%")?,
         p99_ms: percentile("99%")?,
         peak_rss_kib: 0,
+        requests,
+        cpu_us_per_request: 0.0,
     })
 }
 
@@ -927,10 +1011,16 @@ fn in_turn<const N: usize>(
     Ok(runs.into_iter().map(|run| run.report).collect())
 }
 
-/// The run with the median requests/s (its latencies with it).
+/// The run with the median requests/s (its latencies with it), with the median CPU time per
+/// request of all runs.
 fn median(mut runs: Vec<Load>) -> Load {
+    let mut cpu: Vec<f64> = runs.iter().map(|load| load.cpu_us_per_request).collect();
+    cpu.sort_by(f64::total_cmp);
     runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-    runs[runs.len() / 2]
+    Load {
+        cpu_us_per_request: cpu[cpu.len() / 2],
+        ..runs[runs.len() / 2]
+    }
 }
 
 /// The provider path next to the all-built-in path, as ratios.
@@ -1023,6 +1113,7 @@ mod tests {
         assert!((load.rps - 10000.5).abs() < 1e-9);
         assert!((load.p50_ms - 0.812).abs() < 1e-9);
         assert!((load.p99_ms - 2.5).abs() < 1e-9);
+        assert_eq!(load.requests, 30000);
         assert!(parse_wrk("Non-2xx or 3xx responses: 5\n").is_err());
     }
 
