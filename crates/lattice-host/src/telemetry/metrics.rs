@@ -39,13 +39,16 @@ pub(crate) struct HostMetrics {
     _cpu: ObservableGauge<f64>,
 }
 
+/// Component id, reference, operation.
+type OperationKey = (Arc<str>, Arc<str>, Arc<str>);
+
 /// The counts the host keeps itself (an atomic each on the hot path) and reports at each
 /// export.
 #[derive(Default)]
 struct Tables {
     /// The recording state of each (component id, reference, operation) seen, shared by
     /// the observers of that component (an update's old and new ones alike).
-    operations: HashMap<(Arc<str>, Arc<str>, Arc<str>), Arc<Operation>>,
+    operations: HashMap<OperationKey, Arc<Operation>>,
     /// The invocation total of each (reference, operation), shared by every component
     /// started from that reference. Never dropped: a counter's total only grows, as the
     /// SDK's own would for a synchronous counter.
