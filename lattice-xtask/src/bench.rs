@@ -722,15 +722,7 @@ fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Resul
 fn cpu_ticks(pid: u32) -> u64 {
     let own = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| {
-            // The fields after the command name, which is in parentheses and may hold spaces:
-            // utime and stime are the 14th and 15th fields of the line.
-            let after = &stat[stat.rfind(')')? + 1..];
-            let mut fields = after.split_whitespace().skip(11);
-            let user: u64 = fields.next()?.parse().ok()?;
-            let system: u64 = fields.next()?.parse().ok()?;
-            Some(user + system)
-        })
+        .and_then(|stat| stat_ticks(&stat))
         .unwrap_or(0);
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     own + children
@@ -738,6 +730,16 @@ fn cpu_ticks(pid: u32) -> u64 {
         .filter_map(|child| child.parse().ok())
         .map(cpu_ticks)
         .sum::<u64>()
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line: its 14th and 15th fields, counted after the
+/// command name, which is in parentheses and may hold spaces and parentheses itself.
+fn stat_ticks(stat: &str) -> Option<u64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`), which `/proc/<pid>/stat` counts in.
@@ -1115,6 +1117,16 @@ mod tests {
         assert!((load.p99_ms - 2.5).abs() < 1e-9);
         assert_eq!(load.requests, 30000);
         assert!(parse_wrk("Non-2xx or 3xx responses: 5\n").is_err());
+    }
+
+    #[test]
+    fn cpu_time_is_read_from_a_stat_line() {
+        let line = "4242 (tokio (worker) 1) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 56 0 0 20 0 5 0";
+        assert_eq!(stat_ticks(line), Some(1290));
+        assert_eq!(stat_ticks("4242 (cut short) S 1"), None);
+        // This process's own line parses.
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert!(stat_ticks(&own).is_some(), "{own}");
     }
 
     #[test]
