@@ -674,21 +674,22 @@ impl Drop for Server {
 /// Resident memory of `pid` and its descendants (a host's provider
 /// processes), in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let own = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0);
+    sum_over_tree(pid, &|pid| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+        line.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// `read` of `pid` and of each of its descendants (0 where it reads nothing), added up.
+fn sum_over_tree(pid: u32, read: &dyn Fn(u32) -> Option<u64>) -> u64 {
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    own + children
-        .split_whitespace()
-        .filter_map(|child| child.parse().ok())
-        .map(rss_kib)
-        .sum::<u64>()
+    read(pid).unwrap_or(0)
+        + children
+            .split_whitespace()
+            .filter_map(|child| child.parse().ok())
+            .map(|child| sum_over_tree(child, read))
+            .sum::<u64>()
 }
 
 /// Warms the server up, then loads it at each concurrency.
@@ -720,16 +721,9 @@ fn wrk_run(wrk: &Path, server: &Server, connections: u32, seconds: u32) -> Resul
 
 /// CPU time (user and system) `pid` and its descendants have used, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
-    let own = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat_ticks(&stat))
-        .unwrap_or(0);
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    own + children
-        .split_whitespace()
-        .filter_map(|child| child.parse().ok())
-        .map(cpu_ticks)
-        .sum::<u64>()
+    sum_over_tree(pid, &|pid| {
+        stat_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    })
 }
 
 /// utime + stime of a `/proc/<pid>/stat` line: its 14th and 15th fields, counted after the
