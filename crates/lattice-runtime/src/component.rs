@@ -242,12 +242,15 @@ impl Component {
     /// both for the observer). The one way in for every invocation, whatever brought it.
     pub(crate) async fn begin(&self, interface: &str, function: &str, operation: &Arc<str>) -> Result<Invocation> {
         let arrived = Instant::now();
-        let (instances, admission, observer) = {
+        // One read of the settings per invocation: what admits it and what its store gets.
+        let (instances, admission, observer, config, limits) = {
             let settings = self.read_settings();
             (
                 settings.instances.clone(),
                 settings.admission.clone(),
                 settings.observer.clone(),
+                Arc::clone(&settings.config),
+                settings.limits,
             )
         };
         if let Some(admission) = admission {
@@ -268,7 +271,7 @@ impl Component {
             None => None,
         };
         let slot = self.runtime().invocation_permit().await?;
-        let (store, budget) = self.new_store(crate::TraceContext::current());
+        let (store, budget) = self.new_store(config, limits, crate::TraceContext::current());
         Ok(Invocation {
             store,
             budget,
@@ -309,14 +312,15 @@ impl Component {
         &self.inner.loaded.runtime
     }
 
-    /// A fresh store for one invocation, with the deadline starting now,
-    /// and the invocation's wall-clock budget.
-    fn new_store(&self, trace: Option<Arc<crate::TraceContext>>) -> (Store<Ctx>, Duration) {
+    /// A fresh store for one invocation with `config` and `limits` (the component's settings
+    /// when it began), the deadline starting now, and the invocation's wall-clock budget.
+    fn new_store(
+        &self,
+        config: ConfigValues,
+        limits: ComponentLimits,
+        trace: Option<Arc<crate::TraceContext>>,
+    ) -> (Store<Ctx>, Duration) {
         let runtime = self.runtime();
-        let (config, limits) = {
-            let settings = self.read_settings();
-            (Arc::clone(&settings.config), settings.limits)
-        };
         let limits = InvocationLimits::new(runtime.limits(), limits);
         let store = store::new_store(
             runtime.engine(),

@@ -89,6 +89,39 @@ async fn invocations_past_the_pool_wait_for_a_slot() {
     }
 }
 
+// An ended invocation's memory, tables and stack are back in the pool before its permits are
+// released: with many more callers than slots, each invocation the runtime admits finds its
+// slots free, and none fails to instantiate while another's slots are on their way back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_churn_every_admitted_invocation_finds_its_slots() {
+    let runtime = Runtime::builder()
+        .limits(Limits {
+            max_components: 2,
+            max_concurrent_invocations: 1000,
+            ..test_limits()
+        })
+        .cache_dir(shared_cache_dir())
+        .build()
+        .unwrap();
+    let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
+    let callers: Vec<_> = (0..16)
+        .map(|caller| {
+            let hello = hello.clone();
+            tokio::spawn(async move {
+                for call in 0..25 {
+                    let path = format!("/{caller}/{call}");
+                    let response = hello.handle_http(get(&path)).await?;
+                    assert_eq!(body_text(response).await, format!("hello from {path}\n"));
+                }
+                Ok::<_, lattice_runtime::Error>(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn memory_hog_fails_alone() {
     let runtime = runtime();
