@@ -176,6 +176,8 @@ pub(crate) fn run(options: Options, baseline: Option<&str>) -> Result<()> {
     };
     let release = target.join("release");
     if !options.no_build {
+        // The bench guests are built for the wasm targets `rust-toolchain.toml` lists.
+        crate::prereqs::rustup_targets()?;
         cmd::run(&mut cmd::cmd(
             "cargo",
             [

@@ -30,7 +30,7 @@ pub(crate) fn run() -> Result<()> {
 }
 
 /// Adds the rustup targets that `rust-toolchain.toml` lists but are not installed yet.
-fn rustup_targets() -> Result<()> {
+pub(crate) fn rustup_targets() -> Result<()> {
     let text = fs::read_to_string("rust-toolchain.toml").context("reading rust-toolchain.toml")?;
     let wanted = toolchain_targets(&text)?;
     if cmd::on_path("rustup").is_none() {
