@@ -60,21 +60,27 @@ async fn looping_guest_does_not_block_others() {
     assert_eq!(err.kind(), &ErrorKind::DeadlineExceeded);
 }
 
+/// A runtime whose pool has two instance slots while it would admit 1000 invocations at once,
+/// each with `max_execution_time`.
+fn two_slot_runtime(max_execution_time: Duration) -> Runtime {
+    Runtime::builder()
+        .limits(Limits {
+            max_components: 2,
+            max_concurrent_invocations: 1000,
+            max_execution_time,
+            ..test_limits()
+        })
+        .cache_dir(shared_cache_dir())
+        .build()
+        .unwrap()
+}
+
 // More invocations than instance slots: the ones past the pool wait for a
 // slot rather than failing to instantiate, however many invocations the
 // runtime would otherwise admit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocations_past_the_pool_wait_for_a_slot() {
-    let runtime = Runtime::builder()
-        .limits(Limits {
-            max_components: 2,
-            max_concurrent_invocations: 1000,
-            max_execution_time: Duration::from_millis(500),
-            ..test_limits()
-        })
-        .cache_dir(shared_cache_dir())
-        .build()
-        .unwrap();
+    let runtime = two_slot_runtime(Duration::from_millis(500));
     let sleeper = runtime.load("sleeper", &guest(HTTP_LOOP)).unwrap();
     // Each one parks in the host until the deadline, holding its slot.
     let calls: Vec<_> = (0..4)
@@ -94,15 +100,7 @@ async fn invocations_past_the_pool_wait_for_a_slot() {
 // slots free, and none fails to instantiate while another's slots are on their way back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_churn_every_admitted_invocation_finds_its_slots() {
-    let runtime = Runtime::builder()
-        .limits(Limits {
-            max_components: 2,
-            max_concurrent_invocations: 1000,
-            ..test_limits()
-        })
-        .cache_dir(shared_cache_dir())
-        .build()
-        .unwrap();
+    let runtime = two_slot_runtime(test_limits().max_execution_time);
     let hello = runtime.load("hello", &guest(HELLO_HTTP)).unwrap();
     let callers: Vec<_> = (0..16)
         .map(|caller| {
