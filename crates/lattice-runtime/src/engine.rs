@@ -179,14 +179,17 @@ const KEEP_RESIDENT: usize = 1 << 20;
 const DECOMMIT_BATCH: usize = 1;
 
 /// Bytes at the top of a pooled fiber stack zeroed with memset when its
-/// invocation ends (the rest is released with `madvise`). Measured
-/// by page faults per request with smaller values: the hello guest touches
-/// less than 4 KiB of its stack, the key-value counter (HTTP plus built-in
-/// key-value calls) between 16 and 32 KiB. Twice the latter keeps an
-/// ordinary handler's stack resident, so it is never refaulted, for 1.5 to
-/// 4 µs of memset per invocation on the 2-core bench machine (more when the
-/// stack slots' memory has left the cache).
-const STACK_KEEP_RESIDENT: usize = 64 << 10;
+/// invocation ends (the rest is released with `madvise`). Measured by page
+/// faults per request with smaller values: the hello guest touches less than
+/// 4 KiB of its stack, the key-value counter (HTTP plus built-in key-value
+/// calls) between 16 and 32 KiB. 32 KiB keeps such a handler's stack
+/// resident, so it is never refaulted; a deeper one refaults the pages past
+/// it (a fault per page, then their `madvise`), which costs it more than the
+/// memset would have. The memset is not free: at 64 KiB it was 4.6% of the
+/// host's CPU per hello request in a profile, because the pool reuses the
+/// least recently used stack slot, whose memory has often left the cache
+/// (ADR 0009).
+const STACK_KEEP_RESIDENT: usize = 32 << 10;
 
 /// Settings shared by both allocation strategies.
 fn base_config() -> Config {
