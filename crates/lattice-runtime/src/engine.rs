@@ -56,14 +56,14 @@ impl PoolSize {
             // adapter memory is the exception. Instances past the pool fail
             // to instantiate, loudly.
             total_core_instances: components.saturating_mul(4),
-            total_memories: components,
-            total_tables: components.saturating_mul(4),
+            total_memories: components.saturating_add(IN_TRANSIT),
+            total_tables: components.saturating_mul(4).saturating_add(IN_TRANSIT),
             // One fiber stack per running invocation. Not one per instance:
             // reserving a stack costs an mprotect of its guard page at start
             // and an unmap at exit, which for 10 000 stacks was most of the
             // host's start-up time. The runtime queues invocations beyond
             // this many rather than failing them.
-            total_stacks: limits.admitted_invocations(),
+            total_stacks: limits.admitted_invocations().saturating_add(IN_TRANSIT),
             max_core_instances_per_component: limits.max_core_instances_per_component,
             max_memory_size: usize::try_from(limits.max_linear_memory).unwrap_or(usize::MAX),
             table_elements: limits.max_table_elements,
@@ -87,7 +87,7 @@ impl PoolSize {
             // that IPI storm was a fifth of the host's CPU. Instead, zero the
             // pages the instance dirtied (found with the PAGEMAP_SCAN ioctl
             // on Linux ≥ 6.7, where no swap is possible) or the lowest
-            // addresses with memset, and decommit only what remains.
+            // addresses with memset, and batch the decommits that remain.
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(KEEP_RESIDENT)
             .pagemap_scan(match reset {
@@ -170,16 +170,25 @@ fn cgroup_swap_max_path() -> Option<std::path::PathBuf> {
 /// enough that warm slots cost little resident memory.
 const KEEP_RESIDENT: usize = 1 << 20;
 
-/// Decommits gathered before the pool makes the system calls: none. wasmtime makes one
-/// `madvise` per region whatever the batch, so a batch only delays each slot's return to the
-/// pool (through a shared queue under a lock, rebuilt on every flush: about 2.5% of the host's
-/// CPU per hello request in a profile). With a batch of one, an ended invocation's memory,
-/// tables and stack are back in the pool when its store is dropped, before its permits are
-/// released, so an admitted invocation always finds its slots (ADR 0009).
-const DECOMMIT_BATCH: usize = 1;
+/// Decommits gathered before the pool makes the system calls. Every invocation's stack has a
+/// region to release (below its memset top), one `madvise` each. When two threads are inside
+/// `madvise` on the process's memory at once, Linux flushes the TLB of every core running the
+/// process on the way out, even if neither call released a page: with a batch of one, 0.06 to
+/// 0.12 TLB shootdowns per hello request on 2 cores, none with a batch of 16, whose flushes
+/// come from one thread at a time (ADR 0009).
+const DECOMMIT_BATCH: usize = 16;
+
+/// Memory, table and stack slots that an ended invocation may leave in the pool's decommit
+/// queue, not yet free: fewer than a batch wait in the shared queue, and a flush in progress
+/// holds at most that plus the flusher's own (fewer than a batch). wasmtime retries a failed
+/// allocation after flushing the queue, but a caller that finds the queue already taken by
+/// another thread's flush fails although its slot is on the way back. The pool has this many
+/// slots of each kind beyond what the admitted invocations use, so an admitted invocation never
+/// runs into slots in transit.
+const IN_TRANSIT: u32 = 2 * DECOMMIT_BATCH as u32;
 
 /// Bytes at the top of a pooled fiber stack zeroed with memset when its
-/// invocation ends (the rest is released with `madvise`). Measured by page
+/// invocation ends (the rest is released with `madvise`, batched). Measured by page
 /// faults per request with smaller values: the hello guest touches less than
 /// 4 KiB of its stack, the key-value counter (HTTP plus built-in key-value
 /// calls) between 16 and 32 KiB. 32 KiB keeps such a handler's stack
@@ -315,26 +324,26 @@ mod tests {
         };
         let size = PoolSize::from_limits(&limits);
         assert_eq!(size.total_component_instances, 7);
-        assert_eq!(size.total_memories, 7);
+        assert_eq!(size.total_memories, 7 + IN_TRANSIT);
         assert_eq!(size.total_core_instances, 28);
-        assert_eq!(size.total_tables, 28);
+        assert_eq!(size.total_tables, 28 + IN_TRANSIT);
         assert_eq!(size.max_core_instances_per_component, 3);
         assert_eq!(size.max_memory_size, 1 << 20);
-        assert_eq!(size.total_stacks, 7);
+        assert_eq!(size.total_stacks, 7 + IN_TRANSIT);
         assert_eq!(size.table_elements, 10_000);
         let many = PoolSize::from_limits(&Limits {
             max_components: 10_000,
             max_concurrent_invocations: 1000,
             ..Limits::default()
         });
-        assert_eq!(many.total_stacks, 1000);
+        assert_eq!(many.total_stacks, 1000 + IN_TRANSIT);
         // Fewer slots than invocations: admission and stacks follow the slots.
         let few = Limits {
             max_components: 3,
             max_concurrent_invocations: 1000,
             ..Limits::default()
         };
-        assert_eq!(PoolSize::from_limits(&few).total_stacks, 3);
+        assert_eq!(PoolSize::from_limits(&few).total_stacks, 3 + IN_TRANSIT);
         assert_eq!(few.admitted_invocations(), 3);
     }
 
