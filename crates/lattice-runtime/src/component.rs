@@ -80,7 +80,8 @@ struct Settings {
 
 /// One invocation in progress: its store and budget, and the permits that admitted it. The
 /// store is declared first so it is dropped first: it keeps the fiber stack of its last call,
-/// which must be back in the pool before the runtime slot frees up.
+/// which must be returned to the pool (or its decommit queue, which has spare slots) before the
+/// runtime slot frees up.
 /// The probe goes last: its end is reported once the instance is back.
 pub(crate) struct Invocation {
     pub(crate) store: Store<Ctx>,

@@ -95,9 +95,10 @@ async fn invocations_past_the_pool_wait_for_a_slot() {
     }
 }
 
-// An ended invocation's memory, tables and stack are back in the pool before its permits are
-// released: with many more callers than slots, each invocation the runtime admits finds its
-// slots free, and none fails to instantiate while another's slots are on their way back.
+// An ended invocation's memory, tables and stack are released (or queued for the pool's batched
+// decommit, which has spare slots for them) before its permits are: with many more callers than
+// slots, each invocation the runtime admits finds slots free, and none fails to instantiate
+// while another's slots are on their way back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_churn_every_admitted_invocation_finds_its_slots() {
     let runtime = two_slot_runtime(test_limits().max_execution_time);
