@@ -102,6 +102,8 @@ pub(crate) struct Options {
     pub(crate) no_build: bool,
     /// The sections to run, one bit per [`Section`]; 0 runs them all.
     only: u8,
+    /// Runs of each comparison of two servers loaded at once.
+    at_once_runs: usize,
 }
 
 impl Options {
@@ -111,6 +113,21 @@ impl Options {
             no_host,
             no_build,
             only: 0,
+            at_once_runs: if quick { 1 } else { AT_ONCE_RUNS },
+        }
+    }
+
+    /// Loads two servers at once `runs` times per comparison and concurrency (`--runs`).
+    pub(crate) fn at_once_runs(mut self, runs: &str) -> Result<Self> {
+        match runs.parse::<usize>() {
+            Ok(runs @ 1..=MAX_AT_ONCE_RUNS) => {
+                self.at_once_runs = runs;
+                Ok(self)
+            }
+            _ => bail!(
+                "--runs {runs}: give a whole number of runs from 1 to {MAX_AT_ONCE_RUNS} \
+                 ({MIN_RUNS_FOR_INTERVAL} or more also give the median a 95% confidence interval)"
+            ),
         }
     }
 
@@ -401,19 +418,21 @@ fn print_at_once(what: &str, comparisons: &[&[(u32, Vec<f64>)]], options: Option
     };
     println!();
     println!(
-        "## HTTP hello, loaded at once (one wrk -t1 each, {}s per run, median of {} runs): {what}",
-        options.seconds,
-        if options.seconds < 10 { 1 } else { AT_ONCE_REPEATS }
+        "## HTTP hello, loaded at once (one wrk -t1 each, {}s per run, median of {} runs, which starts first alternating; 95% CI: the median's confidence interval, from {MIN_RUNS_FOR_INTERVAL} runs): {what}",
+        options.seconds, options.at_once_runs,
     );
     println!();
-    println!("| c |{}", " median ratio | runs |".repeat(comparisons.len()));
-    println!("|---:|{}", "---:|---|".repeat(comparisons.len()));
+    println!("| c |{}", " median ratio | 95% CI | runs |".repeat(comparisons.len()));
+    println!("|---:|{}", "---:|---:|---|".repeat(comparisons.len()));
     for (row, (c, _)) in first.iter().enumerate() {
         let cells: String = comparisons
             .iter()
             .map(|ratios| {
-                let (median, runs) = at_once_cells(&ratios[row].1);
-                format!(" {median:.2}× | {runs} |")
+                let runs = &ratios[row].1;
+                let (median, all) = at_once_cells(runs);
+                let interval =
+                    median_interval(runs).map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"));
+                format!(" {median:.2}× | {interval} | {all} |")
             })
             .collect();
         println!("| {c} |{cells}");
@@ -773,33 +792,64 @@ fn wrk_load(child: Child) -> Result<Load> {
     parse_wrk(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// Runs of two servers loaded at once.
-const AT_ONCE_REPEATS: usize = 5;
+/// Runs of two servers loaded at once, by default.
+const AT_ONCE_RUNS: usize = 5;
+
+/// The most `--runs` takes: at three concurrencies and 10 s a run, 99 runs load one pair for
+/// about an hour.
+const MAX_AT_ONCE_RUNS: usize = 99;
 
 /// `a`'s requests/s over `b`'s, both loaded at once (one `wrk` each, `connections` each, started
 /// together), at each concurrency: every run's ratio, sorted. The two servers share the
 /// machine's cores under the same conditions, so the ratio is one of CPU per request, and a
 /// drift of the machine that runs taken in turn would see (another tenant, a clock change)
-/// moves both alike.
+/// moves both alike. Which of the two is started first alternates from run to run.
 fn at_once(tools: &Tools, a: &Server, b: &Server, concurrency: &[u32], options: Options) -> Result<Ratios> {
     for server in [a, b] {
         wrk_run(&tools.wrk, server, 16, 2)?;
     }
-    let repeats = if options.seconds < 10 { 1 } else { AT_ONCE_REPEATS };
     let mut ratios = Vec::new();
     for &connections in concurrency {
-        let mut runs = Vec::with_capacity(repeats);
-        for _ in 0..repeats {
-            let first = spawn_wrk(&tools.wrk, a, connections, options.seconds)?;
-            let second = spawn_wrk(&tools.wrk, b, connections, options.seconds)?;
+        let mut runs = Vec::with_capacity(options.at_once_runs);
+        for run in 0..options.at_once_runs {
+            let (first, second) = if run % 2 == 0 { (a, b) } else { (b, a) };
+            let first = spawn_wrk(&tools.wrk, first, connections, options.seconds)?;
+            let second = spawn_wrk(&tools.wrk, second, connections, options.seconds)?;
             // Both are waited for before either's failure is reported.
             let (first, second) = (wrk_load(first), wrk_load(second));
-            runs.push(first?.rps / second?.rps);
+            let (first, second) = (first?, second?);
+            let (of_a, of_b) = if run % 2 == 0 { (first, second) } else { (second, first) };
+            runs.push(of_a.rps / of_b.rps);
         }
         runs.sort_by(f64::total_cmp);
         ratios.push((connections, runs));
     }
     Ok(ratios)
+}
+
+/// Runs needed for a 95% confidence interval of their median (see [`median_interval`]).
+const MIN_RUNS_FOR_INTERVAL: usize = 6;
+
+/// A distribution-free 95% confidence interval for the median of the population `sorted` (at
+/// least [`MIN_RUNS_FOR_INTERVAL`] values, ascending) was drawn from: the `k`-th smallest and
+/// the `k`-th largest value, for the largest `k` such that fewer than `k` of `n` fair coin
+/// flips come up heads with probability at most 2.5%. It assumes only that runs are
+/// independent and alike; with fewer runs there is no such interval.
+fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    // P(Binomial(n, 1/2) <= j), accumulated term by term.
+    let mut term = 0.5_f64.powi(i32::try_from(n).ok()?);
+    let mut below = 0.0;
+    let mut k = 0;
+    for j in 0..n {
+        below += term;
+        if below > 0.025 {
+            break;
+        }
+        k = j + 1;
+        term *= (n - j) as f64 / (j + 1) as f64;
+    }
+    (k >= 1).then(|| (sorted[k - 1], sorted[n - k]))
 }
 
 /// Ratios measured at once, by concurrency: every run's, sorted.
@@ -1113,6 +1163,32 @@ mod tests {
         assert!((load.p99_ms - 2.5).abs() < 1e-9);
         assert_eq!(load.requests, 30000);
         assert!(parse_wrk("Non-2xx or 3xx responses: 5\n").is_err());
+    }
+
+    #[test]
+    fn the_median_interval_takes_the_order_statistics_of_the_binomial_tail() {
+        let sorted = |n: usize| (1..=n).map(|i| i as f64).collect::<Vec<_>>();
+        // Five runs: the widest interval, smallest to largest, holds the median with
+        // probability 1 - 2/32 < 95%, so there is none.
+        assert_eq!(median_interval(&sorted(5)), None);
+        // Six: smallest to largest, 1 - 2/64 >= 95%.
+        assert_eq!(median_interval(&sorted(6)), Some((1.0, 6.0)));
+        // Eleven: P(X <= 1) = 12/2048 <= 2.5% < P(X <= 2) = 67/2048, so the 2nd of each end.
+        assert_eq!(median_interval(&sorted(11)), Some((2.0, 10.0)));
+        // Fifteen: P(X <= 3) = 576/32768 <= 2.5% < P(X <= 4), so the 4th of each end.
+        assert_eq!(median_interval(&sorted(15)), Some((4.0, 12.0)));
+        assert_eq!(median_interval(&[]), None);
+    }
+
+    #[test]
+    fn runs_at_once_are_bounded() {
+        let options = Options::new(false, false, false);
+        assert_eq!(options.at_once_runs, AT_ONCE_RUNS);
+        assert_eq!(options.at_once_runs("15").unwrap().at_once_runs, 15);
+        for bad in ["0", "100", "-1", "five"] {
+            let err = options.at_once_runs(bad).unwrap_err().to_string();
+            assert!(err.contains("--runs") && err.contains("from 1 to 99"), "{err}");
+        }
     }
 
     #[test]

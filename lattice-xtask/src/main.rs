@@ -39,7 +39,7 @@ COMMANDS:
     deps                          architecture invariants: crates that must not depend on others
     release <LEVEL> [--execute]   plan and (with --execute) cut a release with cargo-release;
                                   LEVEL is patch, minor, major or an explicit X.Y.Z
-    bench [--quick] [--no-host] [--no-build] [--only SECTIONS] [--baseline REV]
+    bench [--quick] [--no-host] [--no-build] [--only SECTIONS] [--baseline REV] [--runs N]
                                   HTTP hello through the built-in ingress and the wasmcloud host vs
                                   `wasmtime serve`: req/s, p50/p99 at c=1/16/64, start-up, RSS;
                                   kvcounter through providers vs built-ins at c=16/64; start by
@@ -47,7 +47,9 @@ COMMANDS:
                                   (--only ingress,host,kvcounter,oci-start,observability,wasmtime runs
                                   those sections; --no-host skips everything that needs nats-server;
                                   --baseline REV also runs the host of git revision REV
-                                  beside this one, hello at c=1/16/64, in turn)
+                                  beside this one, hello at c=1/16/64, in turn and at once;
+                                  --runs N loads each pair at once N times, default 5, and
+                                  from 6 also gives the median ratio a 95% confidence interval)
     fuzz [TARGET...] [--time S] [--jobs N]
                                   run the fuzz targets (crates/lattice-fuzz) under libFuzzer,
                                   S seconds each (default 600), N at once; installs cargo-fuzz
@@ -123,6 +125,9 @@ fn run() -> Result<()> {
                 bench::Options::new(args.flag("--quick"), args.flag("--no-host"), args.flag("--no-build"));
             if let Some(only) = args.value("--only")? {
                 options = options.only(&only)?;
+            }
+            if let Some(runs) = args.value("--runs")? {
+                options = options.at_once_runs(&runs)?;
             }
             let baseline = args.value("--baseline")?;
             args.finish()?;
