@@ -259,6 +259,7 @@ async fn link_import(
     };
     deployed.providers.push(provider.clone());
     ctl.start_provider(&start).await?;
+    wait_answering(ctl, &provider).await?;
     let link = Link {
         source_id: id.clone(),
         target: ComponentId::new(provider.as_str()),
@@ -276,6 +277,32 @@ async fn link_import(
     ctl.client().put_link(&link).await.map_err(|e| ctl.any_host_error(e))?;
     Ok(provider)
 }
+
+/// Waits until `provider` answers a health check. The host's `provider_started` event says
+/// only that the process was spawned; the answer says it is connected and its subscriptions
+/// are on the NATS server, so a request right after "serving" finds it (a slow start used
+/// to give that request a 500 saying nothing answers for the provider).
+async fn wait_answering(ctl: &Lattice, provider: &ProviderId) -> Result<(), DevError> {
+    let subject = lattice_control_interface::provider::subject::health(ctl.name(), provider.as_str());
+    let nats = ctl.client().nats();
+    let deadline = Instant::now() + DEPLOY_WAIT;
+    loop {
+        // Without a subscriber the server answers "no responders" at once.
+        let asked = tokio::time::timeout(HEALTH_ASK, nats.request(subject.clone(), bytes::Bytes::new())).await;
+        if matches!(asked, Ok(Ok(_))) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(DevError::Start(format!(
+                "provider `{provider}` did not answer its health check within {DEPLOY_WAIT:?}: see its log lines above"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How long one health check of a starting provider may wait for its answer.
+const HEALTH_ASK: Duration = Duration::from_secs(2);
 
 /// The component as deployed: where, under which reference, and the hash of
 /// the bytes the host runs.
