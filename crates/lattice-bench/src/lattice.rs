@@ -28,6 +28,9 @@ const STEP: Duration = Duration::from_secs(120);
 /// Instances a component may run at once, the same in every scenario.
 const MAX_INSTANCES: u32 = 1000;
 
+/// How many exports of each signal the OTLP receiver keeps (it decodes them all).
+const KEPT_EXPORTS: usize = 16;
+
 /// The provider binaries the `kvcounter-providers` scenario runs.
 #[derive(Debug)]
 pub(crate) struct ProviderBinaries {
@@ -43,12 +46,13 @@ pub(crate) async fn run(scenario: Scenario, host_bin: &Path, providers: &Provide
         .await
         .with_context(|| format!("connecting to {}", nats_server.url()))?;
     // With observability on, every host exports its metrics each second, and its spans in
-    // batches, to a receiver that decodes it all.
+    // batches, to a receiver that decodes it all and keeps only the latest exports (a long
+    // run traces tens of thousands of requests a second).
     let observed = matches!(
         scenario,
         Scenario::HelloObservability | Scenario::HelloObservabilitySampled
     );
-    let receiver = observed.then(lattice_test_support::otlp::Receiver::start);
+    let receiver = observed.then(|| lattice_test_support::otlp::Receiver::start_keeping_latest(KEPT_EXPORTS));
     let host_env: Vec<(&str, &str)> = if scenario == Scenario::HelloObservabilitySampled {
         vec![
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),

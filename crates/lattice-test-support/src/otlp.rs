@@ -217,7 +217,7 @@ pub fn is_string(value: Option<&AnyValue>) -> bool {
 #[derive(Debug)]
 pub struct Receiver {
     addr: SocketAddr,
-    received: Arc<Mutex<Received>>,
+    state: State,
     changed: tokio::sync::watch::Receiver<usize>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -231,7 +231,19 @@ impl Receiver {
     /// When no loopback port can be bound.
     #[must_use]
     pub fn start() -> Self {
-        Self::start_with(Protocol::Http)
+        Self::start_with(Protocol::Http, None)
+    }
+
+    /// As [`Receiver::start`], keeping only the latest `latest` exports of each signal: every
+    /// export is still decoded, as a collector would, but a long run under load (a benchmark
+    /// sending a span per request) does not hold all it was sent.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    #[must_use]
+    pub fn start_keeping_latest(latest: usize) -> Self {
+        Self::start_with(Protocol::Http, Some(latest))
     }
 
     /// Starts an OTLP/gRPC receiver (the collector's `MetricsService`, `TraceService` and
@@ -243,17 +255,21 @@ impl Receiver {
     /// When no loopback port can be bound.
     #[must_use]
     pub fn start_grpc() -> Self {
-        Self::start_with(Protocol::Grpc)
+        Self::start_with(Protocol::Grpc, None)
     }
 
-    fn start_with(protocol: Protocol) -> Self {
+    fn start_with(protocol: Protocol, latest: Option<usize>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port for OTLP");
         listener.set_nonblocking(true).expect("a non-blocking listener");
         let addr = listener.local_addr().expect("the receiver's address");
-        let received = Arc::new(Mutex::new(Received::default()));
         let (changes, changed) = tokio::sync::watch::channel(0);
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let state = (Arc::clone(&received), Arc::new(changes));
+        let state = Arc::new(Store {
+            received: Mutex::default(),
+            changes,
+            latest,
+        });
+        let serving = Arc::clone(&state);
         let thread = std::thread::Builder::new()
             .name("otlp-receiver".into())
             .spawn(move || {
@@ -261,12 +277,12 @@ impl Receiver {
                     .enable_all()
                     .build()
                     .expect("a runtime for the OTLP receiver");
-                runtime.block_on(serve(listener, protocol, state, stopped));
+                runtime.block_on(serve(listener, protocol, serving, stopped));
             })
             .expect("starting the OTLP receiver thread");
         Self {
             addr,
-            received,
+            state: Arc::clone(&state),
             changed,
             stop: Some(stop),
             thread: Some(thread),
@@ -283,7 +299,11 @@ impl Receiver {
     /// A copy of everything received so far.
     #[must_use]
     pub fn received(&self) -> Received {
-        self.received.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.state
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits until `condition` holds for what was received, checking after each export.
@@ -325,7 +345,41 @@ impl Drop for Receiver {
     }
 }
 
-type State = (Arc<Mutex<Received>>, Arc<tokio::sync::watch::Sender<usize>>);
+/// What the receiver's connections share.
+#[derive(Debug)]
+struct Store {
+    received: Mutex<Received>,
+    /// Counts what arrived, for [`Receiver::wait_until`].
+    changes: tokio::sync::watch::Sender<usize>,
+    /// How many exports of each signal are kept (`None`: all).
+    latest: Option<usize>,
+}
+
+impl Store {
+    /// Records what arrived with `keep`, drops the oldest exports beyond the bound, and wakes
+    /// whoever waits.
+    fn keep(&self, keep: impl FnOnce(&mut Received)) {
+        {
+            let mut received = self.received.lock().unwrap_or_else(PoisonError::into_inner);
+            keep(&mut received);
+            if let Some(latest) = self.latest {
+                trim(&mut received.metrics, latest);
+                trim(&mut received.traces, latest);
+                trim(&mut received.logs, latest);
+                trim(&mut received.refused, latest);
+            }
+        }
+        self.changes.send_modify(|n| *n += 1);
+    }
+}
+
+/// Drops all but the last `latest` of `items`.
+fn trim<T>(items: &mut Vec<T>, latest: usize) {
+    let extra = items.len().saturating_sub(latest);
+    items.drain(..extra);
+}
+
+type State = Arc<Store>;
 
 #[derive(Debug, Clone, Copy)]
 enum Protocol {
@@ -371,7 +425,6 @@ async fn serve(
 
 /// The collector's gRPC services over the same storage as the HTTP receiver.
 mod grpc {
-    use std::sync::PoisonError;
     use std::task::{Context, Poll};
 
     use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
@@ -393,9 +446,7 @@ mod grpc {
 
     impl Store {
         fn keep(&self, keep: impl FnOnce(&mut super::Received)) {
-            let (received, changes) = &self.0;
-            keep(&mut received.lock().unwrap_or_else(PoisonError::into_inner));
-            changes.send_modify(|n| *n += 1);
+            self.0.keep(keep);
         }
     }
 
@@ -478,15 +529,10 @@ mod grpc {
     }
 }
 
-async fn handle(
-    request: Request<hyper::body::Incoming>,
-    (received, changes): State,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(request: Request<hyper::body::Incoming>, store: State) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
     let refuse = |status: StatusCode, why: String| {
-        let mut all = received.lock().unwrap_or_else(PoisonError::into_inner);
-        all.refused.push(format!("{} {path}: {why}", status.as_u16()));
-        changes.send_modify(|n| *n += 1);
+        store.keep(|all| all.refused.push(format!("{} {path}: {why}", status.as_u16())));
         let mut response = Response::new(Full::new(Bytes::from(why)));
         *response.status_mut() = status;
         Ok(response)
@@ -511,21 +557,14 @@ async fn handle(
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("reading the body: {e}")),
     };
     let decoded = match path.as_str() {
-        "/v1/metrics" => ExportMetricsServiceRequest::decode(body).map(|m| {
-            received.lock().unwrap_or_else(PoisonError::into_inner).metrics.push(m);
-        }),
-        "/v1/traces" => ExportTraceServiceRequest::decode(body).map(|t| {
-            received.lock().unwrap_or_else(PoisonError::into_inner).traces.push(t);
-        }),
-        "/v1/logs" => ExportLogsServiceRequest::decode(body).map(|l| {
-            received.lock().unwrap_or_else(PoisonError::into_inner).logs.push(l);
-        }),
+        "/v1/metrics" => ExportMetricsServiceRequest::decode(body).map(|m| store.keep(|r| r.metrics.push(m))),
+        "/v1/traces" => ExportTraceServiceRequest::decode(body).map(|t| store.keep(|r| r.traces.push(t))),
+        "/v1/logs" => ExportLogsServiceRequest::decode(body).map(|l| store.keep(|r| r.logs.push(l))),
         _ => return refuse(StatusCode::NOT_FOUND, "not an OTLP/HTTP path".into()),
     };
     if let Err(e) = decoded {
         return refuse(StatusCode::BAD_REQUEST, format!("not an OTLP protobuf message: {e}"));
     }
-    changes.send_modify(|n| *n += 1);
     // An empty Export*ServiceResponse: everything was accepted.
     let mut response = Response::new(Full::new(Bytes::new()));
     response.headers_mut().insert(
@@ -539,41 +578,77 @@ async fn handle(
 mod tests {
     use super::*;
 
-    #[test]
-    fn refuses_what_is_not_otlp_and_keeps_what_is() {
-        let receiver = Receiver::start();
+    /// Posts `body` to `path` of the receiver at `addr` and returns the status.
+    async fn post(addr: SocketAddr, path: &'static str, content_type: &'static str, body: Vec<u8>) -> StatusCode {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let request = Request::post(path)
+            .header(hyper::header::HOST, addr.to_string())
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        sender.send_request(request).await.unwrap().status()
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(async {
-            let post = |path: &'static str, content_type: &'static str, body: Vec<u8>| {
-                let addr = receiver.addr;
-                async move {
-                    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-                    let (mut sender, connection) =
-                        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                            .await
-                            .unwrap();
-                    tokio::spawn(connection);
-                    let request = Request::post(path)
-                        .header(hyper::header::HOST, addr.to_string())
-                        .header(hyper::header::CONTENT_TYPE, content_type)
-                        .body(Full::new(Bytes::from(body)))
-                        .unwrap();
-                    sender.send_request(request).await.unwrap().status()
-                }
-            };
+        runtime.block_on(future)
+    }
+
+    #[test]
+    fn refuses_what_is_not_otlp_and_keeps_what_is() {
+        let receiver = Receiver::start();
+        let addr = receiver.addr;
+        block_on(async {
             let export = ExportMetricsServiceRequest::default().encode_to_vec();
-            assert_eq!(post("/v1/metrics", "application/x-protobuf", export.clone()).await, 200);
-            assert_eq!(post("/v1/metrics", "application/json", export).await, 415);
-            assert_eq!(post("/v1/metrics", "application/x-protobuf", vec![0xff; 3]).await, 400);
-            assert_eq!(post("/v1/profiles", "application/x-protobuf", Vec::new()).await, 404);
+            assert_eq!(
+                post(addr, "/v1/metrics", "application/x-protobuf", export.clone()).await,
+                200
+            );
+            assert_eq!(post(addr, "/v1/metrics", "application/json", export).await, 415);
+            assert_eq!(
+                post(addr, "/v1/metrics", "application/x-protobuf", vec![0xff; 3]).await,
+                400
+            );
+            assert_eq!(
+                post(addr, "/v1/profiles", "application/x-protobuf", Vec::new()).await,
+                404
+            );
             receiver
                 .wait_until("four requests", Duration::from_secs(5), |r| {
                     r.metrics.len() == 1 && r.refused.len() == 3
                 })
                 .await;
         });
+    }
+
+    #[test]
+    fn a_bounded_receiver_keeps_only_the_latest_exports() {
+        let receiver = Receiver::start_keeping_latest(2);
+        let addr = receiver.addr;
+        block_on(async {
+            // Exports told apart by how many resources they carry: 1, 2, 3.
+            for resources in 1..=3 {
+                let export = ExportMetricsServiceRequest {
+                    resource_metrics: vec![Default::default(); resources],
+                };
+                let status = post(addr, "/v1/metrics", "application/x-protobuf", export.encode_to_vec()).await;
+                assert_eq!(status, 200);
+            }
+        });
+        // Each export is kept before its answer is sent.
+        let kept: Vec<usize> = receiver
+            .received()
+            .metrics
+            .iter()
+            .map(|export| export.resource_metrics.len())
+            .collect();
+        assert_eq!(kept, [2, 3]);
     }
 }
