@@ -159,7 +159,60 @@ pub fn init_logging(
     let lines = if json { lines.json().boxed() } else { lines.boxed() };
     tracing_subscriber::registry()
         .with(filter)
+        .with(without_repeated_export_failures())
         .with(lines)
         .with(logs.map(Logs::layer))
         .try_init()
+}
+
+/// The SDK's events for a failed batch export of spans or log records, which it logs as an
+/// error on every batch: with a collector down and requests traced, many a second. The
+/// exporters say it once instead ([`crate::export::Reported`]), and once when exports work
+/// again.
+const REPEATED_EXPORT_FAILURES: [&str; 2] = ["BatchSpanProcessor.ExportError", "BatchLogProcessor.ExportError"];
+
+/// Lets every event through but the SDK's repeated export failures.
+fn without_repeated_export_failures() -> FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
+    FilterFn::new(|metadata: &tracing::Metadata<'_>| {
+        !(metadata.target() == "opentelemetry_sdk" && REPEATED_EXPORT_FAILURES.contains(&metadata.name()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    /// Keeps the name of every event that reaches it.
+    struct Names(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Names {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            self.0.lock().unwrap().push(event.metadata().name().to_owned());
+        }
+    }
+
+    #[test]
+    fn only_the_sdks_repeated_export_failures_are_left_out() {
+        let names = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(without_repeated_export_failures())
+            .with(Names(Arc::clone(&names)));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(name: "BatchSpanProcessor.ExportError", target: "opentelemetry_sdk", "refused");
+            tracing::error!(name: "BatchLogProcessor.ExportError", target: "opentelemetry_sdk", "refused");
+            tracing::warn!(name: "BatchSpanProcessor.SpanDroppingStarted", target: "opentelemetry_sdk", "full");
+            tracing::error!(name: "BatchSpanProcessor.ExportError", target: "elsewhere", "kept");
+        });
+        assert_eq!(
+            *names.lock().unwrap(),
+            [
+                "BatchSpanProcessor.SpanDroppingStarted",
+                "BatchSpanProcessor.ExportError"
+            ]
+        );
+    }
 }
