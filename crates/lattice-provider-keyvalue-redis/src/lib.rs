@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use lattice_interfaces::bindings::exports::wrpc::keyvalue::{atomics, batch, store as kv_store};
 use lattice_provider_sdk::{
-    HookError, HostData, LinkConfig, LinkDelete, Provider, ProviderBuilder, ProviderError, STDIN_TIMEOUT, config_value,
-    read_host_data,
+    HookError, HostData, LinkConfig, LinkDelete, Provider, ProviderBuilder, ProviderError, ProviderHandle,
+    STDIN_TIMEOUT, config_value, read_host_data,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -52,23 +52,14 @@ const RECONNECT_RETRIES: usize = 2;
 pub async fn run() -> Result<(), ProviderError> {
     let host_data = read_host_data(STDIN_TIMEOUT).await?;
     let provider = KvRedisProvider::new(&host_data);
-    let handle = ProviderBuilder::new(NAME)
-        .host_data(host_data)
-        .start(provider.clone())
-        .await?;
-    let server = handle.wrpc_server();
-    let store = kv_store::serve_interface(server, provider.clone())
-        .await
-        .map_err(|e| ProviderError::serve("wrpc:keyvalue/store@0.2.0-draft", e))?;
-    let atomics = atomics::serve_interface(server, provider.clone())
-        .await
-        .map_err(|e| ProviderError::serve("wrpc:keyvalue/atomics@0.2.0-draft", e))?;
-    let batch = batch::serve_interface(server, provider)
-        .await
-        .map_err(|e| ProviderError::serve("wrpc:keyvalue/batch@0.2.0-draft", e))?;
-    handle.serve(store.into_iter().chain(atomics).chain(batch));
+    let handle = ProviderBuilder::new(NAME).host_data(host_data).start(provider).await?;
     handle.shutdown_requested().await;
     Ok(())
+}
+
+/// A refusal to serve `interface`, for the `init` hook.
+fn cannot_serve(interface: &str, error: impl std::fmt::Display) -> HookError {
+    HookError::new(format!("cannot serve {interface}: {error}"))
 }
 
 /// The provider: the links' connections, shared by every call.
@@ -150,6 +141,24 @@ fn redacted(url: &str) -> String {
 }
 
 impl Provider for KvRedisProvider {
+    /// Serves the exports here, not after start-up: their subscriptions are then on the server
+    /// before the provider answers its first health check, which is when hosts (and `wash dev`)
+    /// take it to be ready.
+    async fn init(&self, handle: &ProviderHandle) -> Result<(), HookError> {
+        let server = handle.wrpc_server();
+        let store = kv_store::serve_interface(server, self.clone())
+            .await
+            .map_err(|e| cannot_serve("wrpc:keyvalue/store@0.2.0-draft", e))?;
+        let atomics = atomics::serve_interface(server, self.clone())
+            .await
+            .map_err(|e| cannot_serve("wrpc:keyvalue/atomics@0.2.0-draft", e))?;
+        let batch = batch::serve_interface(server, self.clone())
+            .await
+            .map_err(|e| cannot_serve("wrpc:keyvalue/batch@0.2.0-draft", e))?;
+        handle.serve(store.into_iter().chain(atomics).chain(batch));
+        Ok(())
+    }
+
     async fn receive_link_config_as_target(&self, link: LinkConfig) -> Result<(), HookError> {
         let url = link
             .config_value(URL_KEY)

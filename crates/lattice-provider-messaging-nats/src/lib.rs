@@ -45,14 +45,7 @@ pub const NAME: &str = "messaging-nats-provider";
 pub async fn run() -> Result<(), ProviderError> {
     let host_data = read_host_data(STDIN_TIMEOUT).await?;
     let provider = NatsMessagingProvider::new(&host_data);
-    let handle = ProviderBuilder::new(NAME)
-        .host_data(host_data)
-        .start(provider.clone())
-        .await?;
-    let consumer = consumer_export::serve_interface(handle.wrpc_server(), provider)
-        .await
-        .map_err(|e| ProviderError::serve("wasmcloud:messaging/consumer@0.2.0", e))?;
-    handle.serve(consumer);
+    let handle = ProviderBuilder::new(NAME).host_data(host_data).start(provider).await?;
     handle.shutdown_requested().await;
     Ok(())
 }
@@ -106,8 +99,15 @@ impl NatsMessagingProvider {
 }
 
 impl Provider for NatsMessagingProvider {
+    /// Keeps the handle, and serves the export here, not after start-up: its subscriptions are
+    /// then on the server before the provider answers its first health check, which is when
+    /// hosts (and `wash dev`) take it to be ready.
     async fn init(&self, handle: &ProviderHandle) -> Result<(), HookError> {
         let _ = self.inner.handle.set(handle.clone());
+        let consumer = consumer_export::serve_interface(handle.wrpc_server(), self.clone())
+            .await
+            .map_err(|e| HookError::new(format!("cannot serve wasmcloud:messaging/consumer@0.2.0: {e}")))?;
+        handle.serve(consumer);
         Ok(())
     }
 

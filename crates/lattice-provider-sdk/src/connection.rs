@@ -95,7 +95,9 @@ impl ProviderHandle {
     /// The wRPC server of the provider's exports: subject prefix and queue group
     /// `{lattice}.{provider_id}`, so calls to replicas of the provider are shared among them;
     /// with traces on, each call gets a span under its caller's. Pass it to a
-    /// `serve_interface` of `lattice-interfaces`, then the result to [`Self::serve`].
+    /// `serve_interface` of `lattice-interfaces`, then the result to [`Self::serve`]; do it in
+    /// the provider's `init` hook, so the exports' subscriptions are on the server before the
+    /// provider answers its first health check (when hosts and `wash dev` take it as ready).
     #[must_use]
     pub fn wrpc_server(&self) -> &WrpcServer {
         &self.inner.server

@@ -21,7 +21,7 @@
 //! #[tokio::main]
 //! async fn main() -> anyhow::Result<()> {
 //!     let handle = run_provider(Echo, "echo-provider").await?;
-//!     // Serve exports: `handle.serve(some_interface::serve_interface(handle.wrpc_server(), handler).await?)`.
+//!     // Exports are served in the `init` hook (see `ProviderHandle::wrpc_server`).
 //!     handle.shutdown_requested().await;
 //!     Ok(())
 //! }

@@ -12,6 +12,19 @@ fn b(text: &str) -> Bytes {
     Bytes::copy_from_slice(text.as_bytes())
 }
 
+/// A host (and `wash dev`) takes a provider to be ready when it answers a health check: by
+/// then its exports must be served.
+#[tokio::test]
+async fn the_exports_are_served_once_the_provider_answers_its_health_check() {
+    let lattice = Lattice::spawn(&[]).await;
+    lattice
+        .until("the provider answers its health check", async || {
+            lattice.answers_health().await
+        })
+        .await;
+    assert!(lattice.serves().await, "health answered, but no export is served yet");
+}
+
 #[tokio::test]
 async fn every_function_lands_in_redis() {
     let redis_server = RedisServer::start();

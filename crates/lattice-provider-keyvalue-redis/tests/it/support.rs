@@ -30,6 +30,17 @@ impl Lattice {
     /// Starts NATS and the provider (with `config` as its own config), and waits until the
     /// provider serves its exports.
     pub async fn start(config: &[(&str, &str)]) -> Self {
+        let lattice = Self::spawn(config).await;
+        // The exports are served once a call gets an answer (any answer) rather than "no
+        // responders", which comes back at once.
+        lattice
+            .until("the provider serves its exports", async || lattice.serves().await)
+            .await;
+        lattice
+    }
+
+    /// Starts NATS and the provider, without waiting for anything.
+    pub async fn spawn(config: &[(&str, &str)]) -> Self {
         let nats = NatsServer::start();
         let host_data = HostData {
             host_id: "NHOST".into(),
@@ -57,22 +68,28 @@ impl Lattice {
         let wrpc = wrpc_transport_nats::Client::new(client.clone(), format!("{LATTICE}.{PROVIDER}"), None)
             .await
             .unwrap();
-        let lattice = Self {
+        Self {
             _nats: nats,
             client,
             wrpc,
             provider,
-        };
-        // The exports are served once a call gets an answer (any answer) rather than "no
-        // responders", which comes back at once.
-        lattice
-            .until("the provider serves its exports", async || {
-                store::exists(&lattice.wrpc, Some(headers("probe", "default")), "", "k")
-                    .await
-                    .is_ok()
-            })
-            .await;
-        lattice
+        }
+    }
+
+    /// Whether a call to the provider's exports gets an answer (any answer, even an error for
+    /// want of a link) rather than "no responders".
+    pub async fn serves(&self) -> bool {
+        store::exists(&self.wrpc, Some(headers("probe", "default")), "", "k")
+            .await
+            .is_ok()
+    }
+
+    /// Whether the provider answers a health check (a host's sign that it is ready).
+    pub async fn answers_health(&self) -> bool {
+        self.client
+            .request(subject::health(LATTICE, PROVIDER), "".into())
+            .await
+            .is_ok()
     }
 
     /// Puts a link from `component` to the provider, named `name`, with this target config,
