@@ -57,11 +57,6 @@ pub async fn run() -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// A refusal to serve `interface`, for the `init` hook.
-fn cannot_serve(interface: &str, error: impl std::fmt::Display) -> HookError {
-    HookError::new(format!("cannot serve {interface}: {error}"))
-}
-
 /// The provider: the links' connections, shared by every call.
 #[derive(Debug, Clone)]
 pub struct KvRedisProvider {
@@ -148,13 +143,13 @@ impl Provider for KvRedisProvider {
         let server = handle.wrpc_server();
         let store = kv_store::serve_interface(server, self.clone())
             .await
-            .map_err(|e| cannot_serve("wrpc:keyvalue/store@0.2.0-draft", e))?;
+            .map_err(|e| HookError::serve("wrpc:keyvalue/store@0.2.0-draft", e))?;
         let atomics = atomics::serve_interface(server, self.clone())
             .await
-            .map_err(|e| cannot_serve("wrpc:keyvalue/atomics@0.2.0-draft", e))?;
+            .map_err(|e| HookError::serve("wrpc:keyvalue/atomics@0.2.0-draft", e))?;
         let batch = batch::serve_interface(server, self.clone())
             .await
-            .map_err(|e| cannot_serve("wrpc:keyvalue/batch@0.2.0-draft", e))?;
+            .map_err(|e| HookError::serve("wrpc:keyvalue/batch@0.2.0-draft", e))?;
         handle.serve(store.into_iter().chain(atomics).chain(batch));
         Ok(())
     }

@@ -106,7 +106,7 @@ impl Provider for NatsMessagingProvider {
         let _ = self.inner.handle.set(handle.clone());
         let consumer = consumer_export::serve_interface(handle.wrpc_server(), self.clone())
             .await
-            .map_err(|e| HookError::new(format!("cannot serve wasmcloud:messaging/consumer@0.2.0: {e}")))?;
+            .map_err(|e| HookError::serve("wasmcloud:messaging/consumer@0.2.0", e))?;
         handle.serve(consumer);
         Ok(())
     }

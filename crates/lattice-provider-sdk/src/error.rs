@@ -87,6 +87,12 @@ impl HookError {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
+
+    /// The `init` hook could not serve `interface`: NATS refused the subscription of its
+    /// functions (what `serve_interface` returns as an error).
+    pub fn serve(interface: &str, error: impl std::fmt::Display) -> Self {
+        Self(format!("cannot serve {interface}: {error}"))
+    }
 }
 
 impl From<String> for HookError {

@@ -282,7 +282,7 @@ impl Receiver {
             .expect("starting the OTLP receiver thread");
         Self {
             addr,
-            state: Arc::clone(&state),
+            state,
             changed,
             stop: Some(stop),
             thread: Some(thread),
